@@ -1,0 +1,47 @@
+import pytest
+import yaml
+
+from train.config import load_config, save_config
+from train.configlib import ConfigError
+
+
+def _write(tmp_path, data):
+    p = tmp_path / "c.yaml"
+    p.write_text(yaml.safe_dump(data))
+    return p
+
+
+@pytest.mark.parametrize("preset", ["configs/tiny.yaml", "configs/synthetic.yaml", "configs/imavatar_subject.yaml"])
+def test_presets_load_and_round_trip(preset, tmp_path):
+    cfg = load_config(preset)
+    out = save_config(cfg, tmp_path / "resolved.yaml")
+    assert load_config(out) == cfg
+
+
+def test_unknown_key_names_file_and_key(tmp_path):
+    p = _write(tmp_path, {"data": {"img_resolution": [64, 64]}})
+    with pytest.raises(ConfigError, match=r"c\.yaml: config\.data: unknown key\(s\) \['img_resolution'\]"):
+        load_config(p)
+
+
+def test_wrong_type_names_key(tmp_path):
+    p = _write(tmp_path, {"train": {"iterations": "many"}})
+    with pytest.raises(ConfigError, match=r"config\.train\.iterations must be an integer; got 'many'"):
+        load_config(p)
+
+
+def test_tuple_length_and_validation(tmp_path):
+    with pytest.raises(ConfigError, match=r"config\.data\.img_res must have 2 items"):
+        load_config(_write(tmp_path, {"data": {"img_res": [64]}}))
+    with pytest.raises(ConfigError, match=r"img_res must be positive"):
+        load_config(_write(tmp_path, {"data": {"img_res": [0, 64]}}))
+
+
+def test_overrides(tmp_path):
+    cfg = load_config("configs/tiny.yaml", ["train.iterations=7", "data.background=[0,0,0]"])
+    assert cfg.train.iterations == 7 and cfg.data.background == (0.0, 0.0, 0.0)
+
+
+def test_missing_file():
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config("configs/does_not_exist.yaml")
