@@ -1,0 +1,169 @@
+"""A small but realistic synthetic baked avatar, built in code, and its bundle.
+
+    python -m export.testbundle -o out.glb [--seed 0] [--preset small|default] [--artifact-out DIR]
+
+Layers are nested ellipsoids (lat-long UVs, split at the seam), with smooth random position
+features and radiance bases, localised expression bases and pose correctives, FLAME-like skin
+weights over [ghost, root, neck, jaw, eye_left, eye_right], a FrameMLP with random weights, the
+FLAME joint layout and a short tracked sequence. The `default` preset has the sizes of
+configs/synthetic.yaml (8 layers, 512 px textures, ~10k faces per layer); `small` is for tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from export.artifact import Artifact, Layer, validate
+
+PRESETS = {
+    # layers, latitude bands, longitude segments, texture side, expressions, sequence frames
+    "small": dict(n_layers=3, n_lat=12, n_lon=20, tex=64, n_exp=8, n_frames=12),
+    "default": dict(n_layers=8, n_lat=70, n_lon=72, tex=512, n_exp=16, n_frames=150),
+}
+JOINT_NAMES = ["ghost", "root", "neck", "jaw", "eye_left", "eye_right"]
+PARENTS = [-1, -1, 1, 2, 2, 2]
+JOINTS = np.array([[0.0, -0.55, -0.05], [0.0, -0.35, -0.1], [0.0, -0.2, 0.05], [0.13, 0.1, 0.33], [-0.13, 0.1, 0.33]], np.float32)
+
+
+def ellipsoid(radii, n_lat: int, n_lon: int):
+    """Lat-long ellipsoid with a UV seam: vertices (V,3), normals (V,3), uvs (V,2), faces (F,3) CCW outward."""
+    th = np.linspace(0.0, np.pi, n_lat + 1)  # from +y (top) to -y
+    ph = np.linspace(0.0, 2 * np.pi, n_lon + 1)  # seam duplicated at phi = 0 / 2 pi
+    T, P = np.meshgrid(th, ph, indexing="ij")
+    d = np.stack([np.sin(T) * np.sin(P), np.cos(T), np.sin(T) * np.cos(P)], -1).reshape(-1, 3)
+    r = np.asarray(radii, np.float64)
+    v = d * r
+    n = d / r
+    n /= np.linalg.norm(n, axis=1, keepdims=True)
+    uv = np.stack([P / (2 * np.pi), T / np.pi], -1).reshape(-1, 2)
+    idx = np.arange((n_lat + 1) * (n_lon + 1)).reshape(n_lat + 1, n_lon + 1)
+    a, b, c, e = idx[:-1, :-1], idx[1:, :-1], idx[1:, 1:], idx[:-1, 1:]
+    f = np.concatenate([np.stack([a, b, c], -1).reshape(-1, 3), np.stack([a, c, e], -1).reshape(-1, 3)])
+    # drop the degenerate triangles at the poles
+    area = np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)
+    f = f[area > 1e-12]
+    return v.astype(np.float32), n.astype(np.float32), uv.astype(np.float32), f.astype(np.int32)
+
+
+def smooth_field(rng, shape_hw, channels: int, cells: int = 6) -> np.ndarray:
+    """Smooth random values in [0,1]: bilinear upsampling of a coarse random grid, (H, W, C)."""
+    H, W = shape_hw
+    g = rng.random((cells + 1, cells + 1, channels))
+    y = np.linspace(0, cells, H)
+    x = np.linspace(0, cells, W)
+    y0, x0 = np.minimum(y.astype(int), cells - 1), np.minimum(x.astype(int), cells - 1)
+    fy, fx = (y - y0)[:, None, None], (x - x0)[None, :, None]
+    top = g[y0][:, x0] * (1 - fx) + g[y0][:, x0 + 1] * fx
+    bot = g[y0 + 1][:, x0] * (1 - fx) + g[y0 + 1][:, x0 + 1] * fx
+    return top * (1 - fy) + bot * fy
+
+
+def skin_weights(v: np.ndarray) -> np.ndarray:
+    """FLAME-like weights (V, 6): ghost at the very bottom, neck low, jaw front-bottom, eyes near the eyes."""
+    y, z = v[:, 1], v[:, 2]
+    w = np.zeros((v.shape[0], 6))
+    w[:, 0] = np.clip((-0.42 - y) / 0.1, 0, 1) ** 2
+    w[:, 2] = np.clip((-0.1 - y) / 0.3, 0, 1)
+    w[:, 3] = np.clip((-0.05 - y) / 0.25, 0, 1) * np.clip(z / 0.3 + 0.3, 0, 1)
+    for j in (4, 5):
+        dist = np.linalg.norm(v - JOINTS[j - 1], axis=1)
+        w[:, j] = np.clip(1.0 - dist / 0.12, 0, 1) * 2.0
+    w[:, 1] = np.clip(1.0 - w[:, 2:].sum(1) - w[:, 0], 0.05, 1)
+    return (w / w.sum(1, keepdims=True)).astype(np.float32)
+
+
+def make_artifact(seed: int = 0, preset: str = "small") -> Artifact:
+    """The synthetic artifact (validated)."""
+    import torch
+
+    from train.shading import FrameMLP, ShadingSpec
+
+    p = PRESETS[preset]
+    rng = np.random.default_rng(seed)
+    E, tex = p["n_exp"], p["tex"]
+    spec = ShadingSpec(n_exp=E)
+    centres = rng.normal(0, 0.25, (E, 3)) + np.array([0, -0.1, 0.35])
+    dirs = rng.normal(0, 1, (E, 3))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    layers = []
+    for i in range(p["n_layers"]):
+        s = 1.0 + 0.04 * i
+        v, n, uv, f = ellipsoid((0.38 * s, 0.5 * s, 0.42 * s), p["n_lat"], p["n_lon"])
+        V = v.shape[0]
+        g = np.exp(-np.sum((v[:, None] - centres[None]) ** 2, -1) / 0.03)  # (V,E) localised bases
+        expr = (0.02 * g[..., None] * dirs[None]).astype(np.float32)
+        low = np.clip((-0.15 - v[:, 1]) / 0.3, 0, 1)  # pose correctives near the neck/jaw
+        pose = (0.01 * low[:, None, None] * rng.normal(0, 1, (1, 36, 3))).astype(np.float32)
+        pos_tex = np.rint(smooth_field(rng, (tex, tex), spec.dim_pos_feature) * 255).astype(np.uint8)
+        rad = smooth_field(rng, (tex, tex), 4 * spec.num_texture_basis, cells=8).reshape(tex, tex, -1, 4).transpose(2, 0, 1, 3)
+        rad = rad.copy()
+        rad[..., 3] = 1.0 if i == 0 else 0.15 + 0.5 * rad[..., 3]
+        layers.append(Layer(f"layer{i}", -0.2 + 0.2 * i / max(1, p["n_layers"] - 1), i == 0, {
+            "vertices": v, "faces": f, "uvs": uv, "normals": n, "expr_basis": expr,
+            "pose_basis": pose, "skin_weights": skin_weights(v),
+            "pos_texture": pos_tex, "radiance": np.rint(rad * 255).astype(np.uint8),
+        }))
+    torch.manual_seed(seed)
+    mlp = FrameMLP(spec)
+    with torch.no_grad():
+        mlp.out.weight.mul_(3.0)  # livelier coefficients than PyTorch's default init
+    state = {k: v.detach().numpy().astype(np.float32) for k, v in mlp.state_dict().items()}
+    N = p["n_frames"]
+    t = np.linspace(0, 2 * np.pi, N)
+    expression = (np.sin(t[:, None] * (1 + np.arange(E))[None] * 0.5 + rng.random(E)) * 1.5).astype(np.float32)
+    pose = np.zeros((N, 15), np.float32)
+    pose[:, 1] = 0.3 * np.sin(t)  # root yaw
+    pose[:, 3] = 0.1 * np.sin(2 * t)  # neck pitch
+    pose[:, 6] = 0.15 + 0.15 * np.sin(3 * t)  # jaw open
+    pose[:, 10] = pose[:, 13] = 0.2 * np.sin(4 * t)  # eyes look left/right
+    W = H = 512 if preset == "default" else 128
+    K = [[-3.6 * W, 0.0, W / 2], [0.0, 3.6 * H, H / 2], [0.0, 0.0, 1.0]]
+    w2c = np.eye(4)
+    w2c[2, 3] = -4.5
+    jeb = np.zeros((5, 3, E), np.float32)
+    jeb[2, 1, :] = rng.normal(0, 0.01, E)  # the jaw joint moves a little with the expression
+    jeb[0, :, :] = rng.normal(0, 0.003, (3, E))
+    meta = {
+        "name": f"testbundle-{preset}",
+        "shading": spec.to_json(),
+        "joint_names": JOINT_NAMES,
+        "parents": PARENTS,
+        "ghostbone": True,
+        "camera": {"K": K, "w2c": w2c.tolist(), "width": W, "height": H},
+        "source": {"generator": "export.testbundle", "seed": seed, "preset": preset},
+    }
+    art = Artifact(meta, layers, JOINTS.copy(), jeb, state, {"talk": {"expression": expression, "pose": pose}})
+    validate(art, "testbundle")
+    return art
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m export.testbundle", description=__doc__.split("\n\n")[0])
+    ap.add_argument("-o", "--output", required=True, help="the .glb to write")
+    ap.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    ap.add_argument("--preset", choices=sorted(PRESETS), default="small", help="sizes (default small)")
+    ap.add_argument("--artifact-out", help="also save the artifact folder here")
+    ap.add_argument("--texture-format", choices=["png", "webp"], default=None, help="override export.texture_format")
+    args = ap.parse_args(argv)
+    from export.config import ExportConfig
+    from export.writer import export_glb
+
+    art = make_artifact(args.seed, args.preset)
+    if args.artifact_out:
+        from export.artifact import save_artifact
+
+        save_artifact(art, args.artifact_out)
+    cfg = ExportConfig()
+    if args.texture_format:
+        cfg.texture_format = args.texture_format
+    report = export_glb(art, args.output, cfg)
+    print(f"wrote {args.output}")
+    print("\n".join(report.lines()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

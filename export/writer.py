@@ -1,0 +1,309 @@
+"""Baked avatar artifact -> one .glb (docs/bundle.md): meshes, skin, morph targets, animations,
+fallback materials, the training camera and the HB_neural_shading extension.
+
+`export_glb(art, path, cfg)` is the one entry point; it writes atomically (temp file + rename),
+so a failure never leaves a partial bundle, and returns a `SizeReport`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from export import hb_neural_shading as hbns
+from export import skinning, textures
+from export.artifact import Artifact, ArtifactError, validate
+from export.config import ExportConfig
+from export.gltf_builder import ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER, GltfBuilder, mat4_to_gltf, quantize_snorm, quantize_unorm
+from export.onnx_models import check_model, export_frame_model, export_pixel_model
+from train.shading import ShadingSpec
+
+QUANT = "KHR_mesh_quantization"
+WEBP = "EXT_texture_webp"
+
+
+@dataclass
+class SizeReport:
+    """Bytes per part before (raw artifact arrays) and after (inside the .glb)."""
+
+    raw: dict[str, int] = field(default_factory=dict)
+    packed: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+
+    def lines(self) -> list[str]:
+        out = [f"{'part':<22}{'in':>12}  ->{'out':>12}"]
+        for k in sorted(set(self.raw) | set(self.packed)):
+            out.append(f"{k:<22}{_mb(self.raw.get(k, 0)):>12}  ->{_mb(self.packed.get(k, 0)):>12}")
+        out.append(f"{'total':<22}{_mb(sum(self.raw.values())):>12}  ->{_mb(self.total):>12}")
+        return out
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.3f} MB"
+
+
+def top4_weights(w: np.ndarray, quantize: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(V, J) weights -> JOINTS_0 (V,4) u8, stored WEIGHTS_0 (u16 normalised or f32), and the
+    float weights a viewer decodes (V,4). Top 4 renormalised; zero-weight slots use joint 0."""
+    V, J = w.shape
+    k = min(4, J)
+    order = np.argsort(-w, axis=1, kind="stable")[:, :k]
+    top = np.take_along_axis(w, order, axis=1).astype(np.float64)
+    top = np.where(top > 0, top, 0.0)
+    top /= np.maximum(top.sum(axis=1, keepdims=True), 1e-12)
+    joints = np.zeros((V, 4), np.uint8)
+    vals = np.zeros((V, 4))
+    joints[:, :k], vals[:, :k] = order, top
+    if quantize:
+        q = np.rint(vals * 65535).astype(np.int64)
+        q[np.arange(V), 0] += 65535 - q.sum(axis=1)  # exact sum; slot 0 holds the largest weight
+        stored = q.astype(np.uint16)
+        vals = q / 65535.0
+    else:
+        stored = vals.astype(np.float32)
+        vals = stored.astype(np.float64)
+    joints[vals == 0] = 0
+    return joints, stored, vals
+
+
+def expand_weights(joints: np.ndarray, vals: np.ndarray, J: int) -> np.ndarray:
+    """JOINTS_0/WEIGHTS_0 (V,4) -> dense (V, J)."""
+    out = np.zeros((joints.shape[0], J))
+    np.add.at(out, (np.arange(joints.shape[0])[:, None].repeat(4, 1), joints.astype(np.int64)), vals)
+    return out
+
+
+def _rot_to_quat(R: np.ndarray) -> list[float]:
+    w = np.sqrt(max(0.0, 1.0 + R[0, 0] + R[1, 1] + R[2, 2])) / 2.0
+    x = np.copysign(np.sqrt(max(0.0, 1.0 + R[0, 0] - R[1, 1] - R[2, 2])) / 2.0, R[2, 1] - R[1, 2])
+    y = np.copysign(np.sqrt(max(0.0, 1.0 - R[0, 0] + R[1, 1] - R[2, 2])) / 2.0, R[0, 2] - R[2, 0])
+    z = np.copysign(np.sqrt(max(0.0, 1.0 - R[0, 0] - R[1, 1] + R[2, 2])) / 2.0, R[1, 0] - R[0, 1])
+    q = np.array([x, y, z, w])
+    return [float(v) for v in q / np.linalg.norm(q)]
+
+
+class _Writer:
+    def __init__(self, art: Artifact, cfg: ExportConfig):
+        self.art, self.cfg = art, cfg
+        self.b = GltfBuilder()
+        self.spec = ShadingSpec.from_json(art.meta["shading"])
+        self.ghost = bool(art.meta.get("ghostbone", len(art.meta["joint_names"]) == 6))
+        self.parents5 = skinning.flame_parents(art.meta["parents"], self.ghost)
+        self.report = SizeReport()
+        if cfg.quantize:
+            self.b.use_extension(QUANT, required=True)
+        if cfg.texture_format == "webp":
+            self.b.use_extension(WEBP, required=True)
+
+    # -- skeleton --------------------------------------------------------------------------
+    def skeleton(self) -> None:
+        art, b = self.art, self.b
+        names = list(art.meta["joint_names"])
+        J0 = art.joints_template.astype(np.float64)
+        self.ghost_node = b.add("nodes", {"name": names[0]}) if self.ghost else None
+        first = b.add("nodes", {"name": names[int(self.ghost)]})
+        self.joint_nodes = [first] + [b.add("nodes", {"name": n}) for n in names[int(self.ghost) + 1 :]]
+        _, t = skinning.local_transforms(J0, self.parents5, np.zeros(15))
+        for j, node in enumerate(self.joint_nodes):
+            b.doc["nodes"][node]["translation"] = [float(v) for v in t[j]]
+            kids = [self.joint_nodes[c] for c, p in enumerate(self.parents5) if p == j]
+            if kids:
+                b.doc["nodes"][node]["children"] = kids
+        ibm = [np.eye(4)] if self.ghost else []
+        for j in range(5):
+            m = np.eye(4)
+            m[:3, 3] = -J0[j]
+            ibm.append(m)
+        ibm_flat = np.stack([np.asarray(mat4_to_gltf(m), np.float32) for m in ibm])
+        acc = b.add_accessor(ibm_flat, "skin", type_="MAT4")
+        joints = ([self.ghost_node] if self.ghost else []) + self.joint_nodes
+        self.skin = b.add("skins", {"joints": joints, "inverseBindMatrices": acc, "name": "flame"})
+        self.report.raw["skin"] = ibm_flat.nbytes
+
+    # -- one layer -------------------------------------------------------------------------
+    def layer(self, i: int, theta0: np.ndarray) -> tuple[int, int, hbns.ShadingLayer]:
+        art, b, cfg = self.art, self.b, self.cfg
+        L = art.layers[i]
+        a = L.arrays
+        V = a["vertices"].shape[0]
+        raw = self.report.raw
+        for k in ("vertices", "normals", "uvs", "faces", "skin_weights"):
+            raw["geometry"] = raw.get("geometry", 0) + a[k].nbytes
+        raw["morph_targets"] = raw.get("morph_targets", 0) + a["expr_basis"].nbytes + a["pose_basis"].nbytes
+        raw["textures.position"] = raw.get("textures.position", 0) + a["pos_texture"].nbytes
+        raw["textures.radiance"] = raw.get("textures.radiance", 0) + a["radiance"].nbytes
+
+        attrs = {"POSITION": b.add_accessor(a["vertices"].astype(np.float32), "geometry", target=ARRAY_BUFFER, minmax=True)}
+        if cfg.quantize:
+            attrs["NORMAL"] = b.add_accessor(quantize_snorm(a["normals"], np.int8), "geometry", normalized=True, target=ARRAY_BUFFER)
+            attrs["TEXCOORD_0"] = b.add_accessor(quantize_unorm(a["uvs"], np.uint16), "geometry", normalized=True, target=ARRAY_BUFFER)
+        else:
+            attrs["NORMAL"] = b.add_accessor(a["normals"].astype(np.float32), "geometry", target=ARRAY_BUFFER)
+            attrs["TEXCOORD_0"] = b.add_accessor(a["uvs"].astype(np.float32), "geometry", target=ARRAY_BUFFER)
+        joints, wstored, wvals = top4_weights(a["skin_weights"], cfg.quantize)
+        attrs["JOINTS_0"] = b.add_accessor(joints, "geometry", target=ARRAY_BUFFER)
+        attrs["WEIGHTS_0"] = b.add_accessor(wstored, "geometry", normalized=cfg.quantize, target=ARRAY_BUFFER)
+        faces = a["faces"].astype(np.uint16 if V < 65535 else np.uint32).reshape(-1)
+        idx = b.add_accessor(faces, "geometry", target=ELEMENT_ARRAY_BUFFER)
+
+        # morph targets: expression (with the joint fold, computed from the weights as stored)
+        w_dense = expand_weights(joints, wvals, art.n_joints)
+        fold = skinning.joint_fold_offsets(w_dense, art.joints_expr_basis, self.ghost)  # (V,E,3)
+        deltas = [a["expr_basis"][:, e].astype(np.float64) + fold[:, e] for e in range(art.n_exp)]
+        deltas += [a["pose_basis"][:, p].astype(np.float64) for p in range(36)]
+        names = [f"exp_{e:02d}" for e in range(art.n_exp)] + [f"pose_{p:02d}" for p in range(36)]
+        targets = [{"POSITION": self._target(d)} for d in deltas]
+
+        mat = self.material(i, L, theta0)
+        prim = {"attributes": attrs, "indices": idx, "material": mat, "mode": 4, "targets": targets}
+        mesh = b.add("meshes", {"name": L.name, "primitives": [prim], "weights": [0.0] * len(targets),
+                                "extras": {"targetNames": names}})
+        node = b.add("nodes", {"name": L.name, "mesh": mesh, "skin": self.skin})
+        pos_atlas, rad_atlas = textures.make_atlases(a["pos_texture"], a["radiance"], cfg.texture_format,
+                                                     cfg.texture_quality, cfg.lossless_radiance)
+        return mesh, node, hbns.ShadingLayer(L.name, float(L.level), bool(L.opaque), mesh, node, pos_atlas, rad_atlas)
+
+    def _target(self, d: np.ndarray) -> int:
+        d = np.where(np.abs(d).max(axis=1, keepdims=True) < self.cfg.morph_epsilon, 0.0, d)
+        if self.cfg.quantize and np.abs(d).max(initial=0.0) <= 1.0:
+            q = quantize_snorm(d, np.int16)
+            return self.b.add_sparse_accessor(q, "morph_targets", normalized=True)
+        return self.b.add_sparse_accessor(d.astype(np.float32), "morph_targets")
+
+    def material(self, i: int, L, theta0: np.ndarray) -> int:
+        b, cfg = self.b, self.cfg
+        rgba = textures.neutral_base_colour(L.pos_texture, L.radiance, theta0, self.spec)
+        if i == 0:
+            rgba[..., 3] = 255
+        s = cfg.base_colour_size
+        if s and s < rgba.shape[0]:
+            from PIL import Image
+
+            rgba = np.asarray(Image.fromarray(rgba, "RGBA").resize((s, s), Image.BILINEAR))
+        data = textures.encode(rgba, cfg.texture_format, cfg.texture_quality, False)
+        img = b.add_image(data, textures.MIME[cfg.texture_format], "textures.base_colour", name=f"{L.name}.base_colour")
+        tex = b.add("textures", hbns.texture_json(img, None, cfg.texture_format == "webp") | {"name": f"{L.name}.base_colour"})
+        return b.add("materials", {
+            "name": L.name,
+            "pbrMetallicRoughness": {"baseColorTexture": {"index": tex}, "metallicFactor": 0.0, "roughnessFactor": 1.0},
+            "alphaMode": "OPAQUE" if i == 0 else "BLEND",
+        })
+
+    # -- camera and animations ------------------------------------------------------------
+    def camera(self) -> dict:
+        cam = self.art.meta["camera"]
+        K, w2c = np.asarray(cam["K"], np.float64), np.asarray(cam["w2c"], np.float64)
+        W, H = int(cam["width"]), int(cam["height"])
+        c2w = np.linalg.inv(w2c)
+        yfov = 2.0 * np.arctan(H / (2.0 * abs(K[1, 1])))
+        ci = self.b.add("cameras", {"type": "perspective", "name": "training",
+                                    "perspective": {"yfov": float(yfov), "aspectRatio": W / H, "znear": 0.1, "zfar": 100.0}})
+        node = self.b.add("nodes", {"name": "training_camera", "camera": ci,
+                                    "translation": [float(v) for v in c2w[:3, 3]], "rotation": _rot_to_quat(c2w[:3, :3])})
+        return {"node": node, "K": K.tolist(), "width": W, "height": H}
+
+    def animation(self, name: str, seq: dict, mesh_nodes: list[int]) -> None:
+        art, b = self.art, self.b
+        expr = np.asarray(seq["expression"], np.float64)[:, : art.n_exp]
+        pose = np.asarray(seq["pose"], np.float64)
+        N = expr.shape[0]
+        times = (np.arange(N) / self.cfg.fps).astype(np.float32)
+        t_acc = b.add_accessor(times, "animations", minmax=True)
+        samplers, channels = [], []
+
+        def chan(node, path, out):
+            samplers.append({"input": t_acc, "output": out, "interpolation": "LINEAR"})
+            channels.append({"sampler": len(samplers) - 1, "target": {"node": node, "path": path}})
+
+        quats = skinning.axis_angle_to_quat(pose.reshape(N, 5, 3))
+        for n in range(1, N):  # keep consecutive quaternions in one hemisphere for slerp
+            flip = np.sum(quats[n] * quats[n - 1], axis=-1) < 0
+            quats[n][flip] *= -1
+        trans = np.zeros((N, 5, 3))
+        for n in range(N):
+            J = skinning.joints_at(art.joints_template, art.joints_expr_basis, expr[n])
+            trans[n] = skinning.local_transforms(J, self.parents5, pose[n])[1]
+        for j, node in enumerate(self.joint_nodes):
+            chan(node, "rotation", b.add_accessor(quats[:, j].astype(np.float32), "animations"))
+            chan(node, "translation", b.add_accessor(trans[:, j].astype(np.float32), "animations"))
+        weights = np.concatenate([expr, skinning.pose_feature(pose)], axis=1).astype(np.float32)
+        w_acc = b.add_accessor(weights.reshape(-1), "animations")
+        for node in mesh_nodes:
+            chan(node, "weights", w_acc)
+        b.add("animations", {"name": name, "samplers": samplers, "channels": channels})
+        self.report.raw["animations"] = self.report.raw.get("animations", 0) + (expr.size + pose.size) * 4
+
+    # -- everything ------------------------------------------------------------------------
+    def build(self, progress: bool) -> bytes:
+        art, b, spec = self.art, self.b, self.spec
+        steps = tqdm(total=len(art.layers) + 3, desc="export", disable=not progress, leave=False)
+        frame_onnx = export_frame_model(spec, art.frame_mlp)
+        pixel_onnx = export_pixel_model(spec)
+        check_model(frame_onnx, "frame")
+        check_model(pixel_onnx, "pixel")
+        self.report.raw["onnx.frame"] = sum(v.nbytes for v in art.frame_mlp.values())
+        self.report.raw["onnx.pixel"] = 0
+        steps.update()
+        import torch
+
+        from export.onnx_models import FrameModel
+
+        with torch.no_grad():
+            theta0 = FrameModel(spec, art.frame_mlp)(torch.zeros(1, art.n_exp), torch.zeros(1, 15))[0].numpy()
+        self.skeleton()
+        layers, mesh_nodes = [], []
+        for i in range(len(art.layers)):
+            _, node, sl = self.layer(i, theta0)
+            layers.append(sl)
+            mesh_nodes.append(node)
+            steps.update()
+        cam = self.camera()
+        for name, seq in art.sequences.items():
+            self.animation(name, seq, mesh_nodes)
+        steps.update()
+        ns = hbns.NeuralShading(
+            shading=spec.to_json(), frame_onnx=frame_onnx, pixel_onnx=pixel_onnx,
+            joint_names=list(art.meta["joint_names"]), joint_nodes=self.joint_nodes, ghost_node=self.ghost_node,
+            parents=list(art.meta["parents"]), joints_template=art.joints_template,
+            joints_expr_basis=art.joints_expr_basis, n_expression_targets=art.n_exp, pose_targets=list(range(36)),
+            layers=layers, camera=cam,
+        )
+        hbns.write(b, ns)
+        roots = ([self.ghost_node] if self.ghost else []) + [self.joint_nodes[0]] + mesh_nodes + [cam["node"]]
+        b.doc["scenes"] = [{"name": art.meta.get("name", "avatar"), "nodes": roots}]
+        b.doc["scene"] = 0
+        glb = b.to_glb()
+        steps.update()
+        steps.close()
+        self.report.packed = dict(b.part_bytes)
+        self.report.total = len(glb)
+        return glb
+
+
+def export_glb(art: Artifact, path: str | os.PathLike, cfg: ExportConfig | None = None, progress: bool = True) -> SizeReport:
+    """Write `art` as one .glb at `path` atomically; returns the size report."""
+    cfg = cfg or ExportConfig()
+    validate(art)
+    if not art.frame_mlp:
+        raise ArtifactError("artifact: frame_mlp is empty (no shading network to export)")
+    w = _Writer(art, cfg)
+    glb = w.build(progress)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(glb)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return w.report
