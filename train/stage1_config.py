@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def _positive(name: str, value) -> None:
+    if value <= 0:
+        raise ValueError(f"{name} must be positive; got {value}")
+
+
 @dataclass
 class ModelConfig:
     """Stage-1 neural fields."""
@@ -23,6 +28,53 @@ class ModelConfig:
     """Hidden widths of the per-frame MLP (pose + expression -> per-pixel MLP weights)."""
     pixel_mlp_hidden: list[int] = field(default_factory=lambda: [16])
     """Hidden widths of the per-pixel MLP (pos features, normal, view dir -> K coefficients)."""
+    canonical_jaw: float = 0.4
+    """Jaw opening (rad about x) of the canonical pose; canonical expression = train mean."""
+    bbox_margin: float = 0.25
+    """Margin (world units) added around the canonical morphable-model bbox for the fields."""
+    sdf_init_offset: float = 0.05
+    """Manifold init: s = signed distance to the morphable model minus this offset."""
+    manifold_base_res: int = 48
+    """Resolution of the learnable dense base grid of the manifold (initialised SDF-like)."""
+    manifold_grid_res: list[int] = field(default_factory=lambda: [16, 32, 64])
+    """Resolutions of the manifold's multi-resolution feature grids (residual on the base)."""
+    radiance_grid_res: list[int] = field(default_factory=lambda: [32, 64, 128])
+    """Resolutions of the radiance field's multi-resolution feature grids."""
+    deform_grid_res: list[int] = field(default_factory=lambda: [8, 16])
+    """Resolutions of the deformation field's feature grids (kept coarse: smooth deformation)."""
+    deform_prior_res: int = 32
+    """Resolution of the nearest-vertex morphable-model attribute volume the deformer refines."""
+    grid_channels: int = 4
+    """Feature channels per grid level."""
+    mlp_hidden: int = 64
+    """Width of the tiny MLPs decoding grid features."""
+    ray_samples: int = 32
+    """Samples per ray (within the frame's bounding sphere of the deformed morphable model)."""
+    bound_margin: float = 0.2
+    """Margin (world units) around the deformed morphable model for ray near/far."""
+    newton_steps: int = 6
+    """Newton steps of the inverse deformation per candidate initialisation."""
+    secant_steps: int = 2
+    """Regula-falsi refinements of each level crossing."""
+    converge_tol: float = 1e-3
+    """Inverse-deformation residual (world units) under which a point counts as valid."""
+    fd_eps: float = 0.005
+    """Finite-difference step (world units) for manifold normals and the eikonal term."""
+
+    def validate(self) -> None:
+        _positive("model.n_levels", self.n_levels)
+        lo, hi = self.level_range
+        if not lo < hi and self.n_levels > 1:
+            raise ValueError(f"model.level_range must be increasing (inner, outer); got {self.level_range}")
+        for name in ("dim_pos_feature", "num_texture_basis", "ray_samples", "grid_channels", "mlp_hidden",
+                     "manifold_base_res", "deform_prior_res", "newton_steps"):
+            _positive(f"model.{name}", getattr(self, name))
+        if self.ray_samples < 2:
+            raise ValueError(f"model.ray_samples must be >= 2; got {self.ray_samples}")
+        for name in ("manifold_grid_res", "radiance_grid_res", "deform_grid_res"):
+            res = getattr(self, name)
+            if not res or any(r < 2 for r in res):
+                raise ValueError(f"model.{name} must be a non-empty list of resolutions >= 2; got {res}")
 
 
 @dataclass
@@ -32,14 +84,54 @@ class TrainConfig:
     iterations: int = 3000
     """Optimisation steps."""
     batch_images: int = 4
-    """Images per step."""
+    """Images per step (per process)."""
     rays_per_image: int = 2048
-    """Rays sampled per image."""
+    """Rays sampled per image (half uniform, half inside the mask's bounding box)."""
     lr: float = 3e-3
-    """Learning rate of the fields."""
+    """Learning rate of the fields (Adam)."""
+    lr_final_ratio: float = 0.1
+    """Learning rate at the last step relative to `lr` (exponential decay)."""
+    warmup_steps: int = 50
+    """Linear learning-rate warm-up steps."""
+    grad_clip: float = 1.0
+    """Gradient-norm clip (0 disables)."""
     checkpoint_every: int = 1000
     """Write an atomic checkpoint every N steps."""
     log_every: int = 50
     """Log scalars every N steps."""
+    preview_every: int = 500
+    """Write a preview PNG (and TensorBoard image) every N steps."""
+    preview_res: int = 128
+    """Resolution (pixels, square) of preview renders."""
     mixed_precision: str = "no"
     """Accelerate mixed precision: no, fp16 or bf16."""
+    rgb_loss: str = "l1"
+    """Colour loss: l1 or l2."""
+    w_rgb: float = 1.0
+    """Weight of the colour loss."""
+    w_alpha: float = 1.0
+    """Weight of the composited-alpha vs soft-mask loss."""
+    w_level: float = 1.0
+    """Weight of the per-level occupancy (mask/level) loss on the ray's minimum s."""
+    level_sharpness: float = 50.0
+    """Logit scale of the level loss: sigmoid(-sharpness * (s_min - level))."""
+    w_prior: float = 1.0
+    """Weight of the morphable-model prior (nearest canonical vertex E, P, w)."""
+    prior_dist2: float = 0.002
+    """Squared distance (world units^2) to the nearest vertex under which the prior applies."""
+    w_eikonal: float = 0.01
+    """Weight of the eikonal term keeping the manifold SDF-like."""
+    eikonal_points: int = 2048
+    """Random canonical points per step for the eikonal term."""
+    w_residual: float = 0.0
+    """L2 weight on the deformer's residual over the morphable-model volume (everywhere)."""
+
+    def validate(self) -> None:
+        for name in ("iterations", "batch_images", "rays_per_image", "checkpoint_every", "log_every",
+                     "preview_every", "preview_res"):
+            _positive(f"train.{name}", getattr(self, name))
+        _positive("train.lr", self.lr)
+        if self.mixed_precision not in ("no", "fp16", "bf16"):
+            raise ValueError(f"train.mixed_precision must be no, fp16 or bf16; got {self.mixed_precision!r}")
+        if self.rgb_loss not in ("l1", "l2"):
+            raise ValueError(f"train.rgb_loss must be l1 or l2; got {self.rgb_loss!r}")

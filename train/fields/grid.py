@@ -1,0 +1,76 @@
+"""Multi-resolution dense 3-D feature grids sampled with `grid_sample` (the fast encoding).
+
+A cube `[lo, hi]^3` in canonical space is covered by one grid per resolution; a point's feature
+is the trilinear interpolation of every grid, concatenated. Grid tensors are laid out
+(1, C, D, H, W) with D <-> z, H <-> y, W <-> x, because `grid_sample` reads the last coordinate
+axis of its sampling grid as (x, y, z). `align_corners=True`: voxel corners sit on the cube's
+faces, so a grid of resolution R has R samples per axis spanning the cube exactly.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def to_grid_coords(x: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
+    """Canonical points (..., 3) -> grid_sample coordinates in [-1, 1] (..., 3)."""
+    return (x - lo) / (hi - lo) * 2.0 - 1.0
+
+
+def sample_volume(volume: Tensor, u: Tensor) -> Tensor:
+    """Trilinear lookup. volume (B, C, D, H, W), u (B, M, 3) in [-1, 1] -> (B, M, C).
+
+    Points outside the cube take the border value.
+    """
+    b, m = u.shape[0], u.shape[1]
+    out = F.grid_sample(volume, u.reshape(b, m, 1, 1, 3).to(volume.dtype), mode="bilinear",
+                        padding_mode="border", align_corners=True)
+    return out.reshape(b, volume.shape[1], m).transpose(1, 2)
+
+
+def lattice_points(lo: Tensor, hi: Tensor, res: int) -> Tensor:
+    """The grid's sample positions, (res, res, res, 3) indexed [z, y, x] like the volume."""
+    t = torch.linspace(0.0, 1.0, res, device=lo.device, dtype=lo.dtype)
+    z, y, x = torch.meshgrid(t, t, t, indexing="ij")
+    unit = torch.stack([x, y, z], dim=-1)
+    return lo + unit * (hi - lo)
+
+
+class MultiResGrid(nn.Module):
+    """Learnable feature grids at several resolutions. forward: x (N, 3) -> features (N, C * levels)."""
+
+    def __init__(self, lo: Tensor, hi: Tensor, resolutions: list[int], channels: int, init_std: float = 1e-2):
+        super().__init__()
+        self.register_buffer("lo", lo.detach().clone().float(), persistent=False)
+        self.register_buffer("hi", hi.detach().clone().float(), persistent=False)
+        self.resolutions = list(resolutions)
+        self.channels = channels
+        self.grids = nn.ParameterList(
+            nn.Parameter(torch.randn(1, channels, r, r, r) * init_std) for r in self.resolutions
+        )
+
+    @property
+    def out_dim(self) -> int:
+        return self.channels * len(self.resolutions)
+
+    def forward(self, x: Tensor) -> Tensor:
+        u = to_grid_coords(x.reshape(1, -1, 3), self.lo, self.hi)
+        feats = [sample_volume(g, u)[0] for g in self.grids]
+        return torch.cat(feats, dim=-1).reshape(*x.shape[:-1], self.out_dim)
+
+
+def tiny_mlp(d_in: int, hidden: int, d_out: int, n_hidden: int = 1, zero_last: bool = False) -> nn.Sequential:
+    """Linear-ReLU stack (n_hidden hidden layers of width `hidden`)."""
+    layers: list[nn.Module] = []
+    d = d_in
+    for _ in range(n_hidden):
+        layers += [nn.Linear(d, hidden), nn.ReLU(inplace=True)]
+        d = hidden
+    last = nn.Linear(d, d_out)
+    if zero_last:
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+    layers.append(last)
+    return nn.Sequential(*layers)

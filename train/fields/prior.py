@@ -1,0 +1,66 @@
+"""What the morphable model tells the fields before any training.
+
+* nearest canonical vertex of a point (chunked brute force in torch: no pytorch3d);
+* an SDF-like initial manifold: signed distance to the canonical morphable model, the sign
+  taken from the nearest vertex's normal (pseudo-normal test; exact enough for an init);
+* a volume of the nearest vertex's expression basis, pose correctives and skinning weights,
+  which the deformation field refines (so deformation starts as the morphable model's own).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def nearest_vertex(x: Tensor, verts: Tensor, chunk: int = 8192) -> tuple[Tensor, Tensor]:
+    """x (N, 3), verts (V, 3) -> (squared distance (N,), index (N,)) of the nearest vertex."""
+    d2_out, idx_out = [], []
+    vv = (verts * verts).sum(-1)
+    for i in range(0, x.shape[0], chunk):
+        xs = x[i : i + chunk]
+        d2 = (xs * xs).sum(-1, keepdim=True) - 2.0 * xs @ verts.T + vv[None]
+        m, j = d2.min(dim=-1)
+        d2_out.append(m.clamp_min(0.0))
+        idx_out.append(j)
+    if not d2_out:
+        return x.new_zeros(0), torch.zeros(0, dtype=torch.long, device=x.device)
+    return torch.cat(d2_out), torch.cat(idx_out)
+
+
+def vertex_normals(verts: Tensor, faces: Tensor) -> Tensor:
+    """Area-weighted vertex normals (V, 3) of a triangle mesh (faces CCW from outside)."""
+    v0, v1, v2 = verts[faces[:, 0]], verts[faces[:, 1]], verts[faces[:, 2]]
+    fn = torch.cross(v1 - v0, v2 - v0, dim=-1)
+    n = torch.zeros_like(verts)
+    for k in range(3):
+        n.index_add_(0, faces[:, k], fn)
+    return n / n.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+def signed_distance(x: Tensor, verts: Tensor, normals: Tensor) -> Tensor:
+    """Approximate signed distance (N,) to a vertex cloud with normals: positive outside."""
+    d2, idx = nearest_vertex(x, verts)
+    side = ((x - verts[idx]) * normals[idx]).sum(-1)
+    return torch.where(side >= 0, 1.0, -1.0) * d2.sqrt()
+
+
+def vertex_attributes(flame) -> tuple[Tensor, Tensor, Tensor]:
+    """Per-vertex (E (V, n_exp, 3), P (V, 36, 3), w (V, Jb)) of a MorphableModel."""
+    shapedirs = flame.shapedirs  # (V, 3, E)
+    n_v = shapedirs.shape[0]
+    expr = shapedirs.permute(0, 2, 1).contiguous()
+    pose = flame.posedirs.reshape(36, n_v, 3).permute(1, 0, 2).contiguous()
+    return expr.float(), pose.float(), flame.skin_weights.float()
+
+
+def attribute_volume(points: Tensor, verts: Tensor, expr: Tensor, pose: Tensor, weights: Tensor) -> Tensor:
+    """Nearest-vertex attributes at lattice points (R, R, R, 3) -> volume (1, C, R, R, R).
+
+    Channels: E flattened (n_exp * 3, index e * 3 + c), P flattened (36 * 3, index p * 3 + c),
+    then the Jb skinning weights.
+    """
+    r = points.shape[0]
+    _, idx = nearest_vertex(points.reshape(-1, 3), verts)
+    feats = torch.cat([expr[idx].flatten(1), pose[idx].flatten(1), weights[idx]], dim=-1)
+    return feats.T.reshape(1, -1, r, r, r).contiguous()

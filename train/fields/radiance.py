@@ -1,0 +1,30 @@
+"""Radiance field (canonical, static): what gets baked into the textures."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from train.fields.grid import MultiResGrid, tiny_mlp
+
+
+class RadianceField(nn.Module):
+    """x_c (N, 3) -> f_pos (N, D) in [0,1], bases (N, K, 3) in [0,1], alpha (N,) in [0,1]."""
+
+    def __init__(self, lo: Tensor, hi: Tensor, resolutions: list[int], channels: int, hidden: int,
+                 dim_pos_feature: int, num_bases: int):
+        super().__init__()
+        self.dim_pos_feature = dim_pos_feature
+        self.num_bases = num_bases
+        self.encoding = MultiResGrid(lo, hi, resolutions, channels, init_std=1e-1)
+        self.decoder = tiny_mlp(self.encoding.out_dim, hidden, dim_pos_feature + 3 * num_bases + 1, n_hidden=2)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        shape = x.shape[:-1]
+        out = self.decoder(self.encoding(x.reshape(-1, 3).float())).float()
+        d, k = self.dim_pos_feature, self.num_bases
+        f_pos = torch.sigmoid(out[:, :d])
+        bases = torch.sigmoid(out[:, d : d + 3 * k]).reshape(-1, k, 3)
+        # stretched sigmoid: alpha can reach exactly 0 and 1 (textures store both)
+        alpha = (1.002 * torch.sigmoid(out[:, -1]) - 0.001).clamp(0.0, 1.0)
+        return f_pos.reshape(*shape, d), bases.reshape(*shape, k, 3), alpha.reshape(shape)

@@ -1,0 +1,248 @@
+"""The stage-1 avatar model and the API stage 2 bakes from.
+
+Spaces (spec 2.7): *original* x_o (zero pose/expression, where the morphable model's template
+lives), *canonical* x_c (the morphable model posed with `canonical_pose` /
+`canonical_expression`; all fields live here), *deformed* x_d (a frame, world space).
+
+Bake-facing API (all tensors on the model's device, float32):
+
+    cfg, model = load_stage1(workdir, device)          # reads <workdir>/train/{config.yaml,checkpoint.pt}
+    model.manifold(x_c (N,3)) -> s (N,)                # larger outside; layers are s == model.levels[i]
+    model.manifold_normal(x_c (N,3)) -> n (N,3)        # unit outward canonical normal (grad of s)
+    model.deform_attrs(x_c) -> E (N,n_exp,3), P (N,36,3), w (N,Jb)   # w rows sum to 1
+    model.radiance(x_c) -> f_pos (N,D) in [0,1], bases (N,K,3) in [0,1], alpha (N,) in [0,1]
+    model.frame_mlp                                    # train.shading.FrameMLP (per-frame MLP)
+    model.shading_spec                                 # train.shading.ShadingSpec
+    model.flame                                        # the MorphableModel (train.flame)
+    model.levels                                       # (L,) level values, inner -> outer
+    model.canonical_expression (n_exp,), model.canonical_pose (15,)
+    model.to_original(x_c, E, P, w) -> x_o (N,3)       # spec 2.7 get_original_points
+    model.bbox() -> (lo (3,), hi (3,))                 # canonical cube holding every field
+
+Layer 0 (innermost) is opaque: its alpha is forced to 1 when compositing.
+`render_frames(model, K, c2w, expression, pose, width, height)` renders whole images (eval).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from train.fields import (DeformField, ManifoldField, RadianceField, attribute_volume, lattice_points,
+                          signed_distance, vertex_attributes, vertex_normals)
+from train.render.renderer import render_rays
+from train.render.warp import FrameState, blend, inv3, matvec
+from train.shading import FrameMLP, ShadingSpec
+
+CHECKPOINT_NAME = "checkpoint.pt"
+CONFIG_NAME = "config.yaml"
+
+
+def candidate_bones(ghostbone: bool) -> tuple[int, ...]:
+    """Bones whose rigid inverse seeds the inverse deformation: (ghost|root, neck, jaw)."""
+    return (0, 2, 3) if ghostbone else (0, 1, 2)
+
+
+class AvatarModel(nn.Module):
+    """Deformation, manifold and radiance fields + the per-frame shading MLP.
+
+    `init_fields=False` skips the SDF initialisation (for loading a checkpoint).
+    """
+
+    def __init__(self, cfg, flame: nn.Module, canonical_expression: Tensor, init_fields: bool = True):
+        super().__init__()
+        self.cfg = cfg
+        mc = cfg.model
+        self.flame = flame
+        for p in self.flame.parameters():
+            p.requires_grad_(False)
+        n_exp = int(cfg.data.n_exp)
+        dev = next(iter(flame.buffers())).device
+        if canonical_expression.shape != (n_exp,):
+            raise ValueError(f"canonical_expression must be ({n_exp},); got {tuple(canonical_expression.shape)}")
+        pose = torch.zeros(15, device=dev)
+        pose[6] = mc.canonical_jaw
+        self.register_buffer("canonical_expression", canonical_expression.detach().float().to(dev))
+        self.register_buffer("canonical_pose", pose)
+        self.register_buffer("levels", torch.linspace(mc.level_range[0], mc.level_range[1], mc.n_levels, device=dev))
+        self.ghostbone = bool(cfg.data.ghostbone)
+
+        with torch.no_grad():
+            out = flame(self.canonical_expression[None], self.canonical_pose[None])
+            verts = out.vertices[0].float()
+            self.register_buffer("canonical_vertices", verts, persistent=False)
+            self.register_buffer("canonical_pose_feature", out.pose_feature[0].float(), persistent=False)
+            self.register_buffer("canonical_transforms", out.transforms[0].float(), persistent=False)
+            vmin, vmax = verts.min(0).values, verts.max(0).values
+            centre, half = (vmin + vmax) / 2, (vmax - vmin).max() / 2 + mc.bbox_margin
+            lo, hi = centre - half, centre + half
+            self.register_buffer("bbox_lo", lo, persistent=False)
+            self.register_buffer("bbox_hi", hi, persistent=False)
+            expr, posed, weights = vertex_attributes(flame)
+            self.register_buffer("vertex_expr", expr, persistent=False)
+            self.register_buffer("vertex_pose", posed, persistent=False)
+            self.register_buffer("vertex_weights", weights, persistent=False)
+            prior = attribute_volume(lattice_points(lo, hi, mc.deform_prior_res), verts, expr, posed, weights)
+            r = mc.manifold_base_res
+            if init_fields:
+                normals = vertex_normals(verts, flame.faces.long())
+                pts = lattice_points(lo, hi, r).reshape(-1, 3)
+                base = (signed_distance(pts, verts, normals) - mc.sdf_init_offset).reshape(r, r, r)
+            else:
+                base = torch.zeros(r, r, r, device=dev)
+
+        self.n_bones = weights.shape[1]
+        self.manifold_field = ManifoldField(lo, hi, base, mc.manifold_grid_res, mc.grid_channels, mc.mlp_hidden)
+        self.deform_field = DeformField(lo, hi, prior, n_exp, self.n_bones, mc.deform_grid_res,
+                                        mc.grid_channels, mc.mlp_hidden)
+        self.radiance_field = RadianceField(lo, hi, mc.radiance_grid_res, mc.grid_channels, mc.mlp_hidden,
+                                            mc.dim_pos_feature, mc.num_texture_basis)
+        self.shading_spec = ShadingSpec(
+            n_exp=n_exp, dim_pos_feature=mc.dim_pos_feature, num_texture_basis=mc.num_texture_basis,
+            temperature=mc.temperature, frame_hidden=tuple(mc.frame_mlp_hidden),
+            pixel_hidden=tuple(mc.pixel_mlp_hidden))
+        self.frame_mlp = FrameMLP(self.shading_spec)
+        self.to(dev)
+
+    # ---------------------------------------------------------------- bake-facing API
+    def manifold(self, x_c: Tensor) -> Tensor:
+        """x_c (N, 3) -> s (N,)."""
+        return self.manifold_field(x_c)
+
+    def manifold_normal(self, x_c: Tensor) -> Tensor:
+        """x_c (N, 3) -> unit outward normal (N, 3) (central differences, as in training)."""
+        g = self.manifold_field.gradient(x_c, self.cfg.model.fd_eps)
+        return g / g.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+    def deform_attrs(self, x_c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """x_c (N, 3) -> E (N, n_exp, 3), P (N, 36, 3), w (N, Jb)."""
+        return self.deform_field(x_c)
+
+    def radiance(self, x_c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """x_c (N, 3) -> f_pos (N, D), bases (N, K, 3), alpha (N,)."""
+        return self.radiance_field(x_c)
+
+    def bbox(self) -> tuple[Tensor, Tensor]:
+        """Canonical cube (lo (3,), hi (3,)) covering every field; outside it s only grows."""
+        return self.bbox_lo.clone(), self.bbox_hi.clone()
+
+    def to_original(self, x_c: Tensor, E: Tensor, P: Tensor, w: Tensor) -> Tensor:
+        """Canonical (N, 3) -> original space (N, 3): S(w, A_can)^-1 x_c - E.psi_can - P^T.pf_can."""
+        r_c, t_c = blend(w[None], self.canonical_transforms[None])
+        x = matvec(inv3(r_c[0]), x_c - t_c[0])
+        x = x - torch.einsum("nec,e->nc", E, self.canonical_expression)
+        return x - torch.einsum("npc,p->nc", P, self.canonical_pose_feature)
+
+    # ---------------------------------------------------------------- rendering
+    def frame_state(self, expression: Tensor, pose: Tensor) -> tuple[FrameState, Tensor, Tensor]:
+        """Per-frame warp state + bounding sphere (centre (B, 3), radius (B,)) of the deformed model."""
+        with torch.no_grad():
+            out = self.flame(expression.float(), pose.float())
+            verts = out.vertices.float()
+            centre = (verts.amin(1) + verts.amax(1)) / 2
+            radius = (verts - centre[:, None]).norm(dim=-1).amax(1) + self.cfg.model.bound_margin
+            d_expr = expression.float() - self.canonical_expression
+            d_pf = out.pose_feature.float() - self.canonical_pose_feature
+            volumes = self.deform_field.frame_volumes(d_expr, d_pf)
+        heads = self.deform_field.frame_heads(d_expr, d_pf)
+        fs = FrameState(out.transforms.float(), self.canonical_transforms, volumes, heads,
+                        candidate_bones(self.ghostbone))
+        return fs, centre, radius
+
+    def forward(self, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jitter: Tensor | None = None,
+                differentiable: bool = True, extras: dict | None = None) -> dict[str, Tensor]:
+        """Render rays (see `train.render.renderer.render_rays`); with `extras` also the
+        regulariser inputs the losses need (all parameter use happens here, for DDP)."""
+        out = render_rays(self, o, d, expression, pose, jitter=jitter, differentiable=differentiable)
+        if extras is not None:
+            out.update(self.regularisers(out, **extras))
+        return out
+
+    def regularisers(self, out: dict, gt_mask: Tensor, eikonal_points: Tensor, prior_max: int,
+                     prior_dist2: float, prior_gen: torch.Generator | None = None) -> dict[str, Tensor]:
+        """Prior targets at canonical hits inside the GT mask, eikonal gradients at random points."""
+        from train.fields import nearest_vertex
+
+        res: dict[str, Tensor] = {}
+        sel = out["hit"] & (gt_mask[..., None] > 0.5)
+        pts = out["x_c"].detach()[sel]
+        if pts.shape[0] > prior_max:
+            pick = torch.randperm(pts.shape[0], generator=prior_gen)[:prior_max].to(pts.device)
+            pts = pts[pick]
+        d2, idx = nearest_vertex(pts, self.canonical_vertices)
+        near = d2 < prior_dist2
+        pts, idx = pts[near], idx[near]
+        e, p, w = self.deform_field(pts)
+        res["prior_expr"] = (e - self.vertex_expr[idx]).pow(2).mean() if pts.shape[0] else e.sum() * 0
+        res["prior_pose"] = (p - self.vertex_pose[idx]).pow(2).mean() if pts.shape[0] else p.sum() * 0
+        res["prior_skin"] = (w - self.vertex_weights[idx]).pow(2).mean() if pts.shape[0] else w.sum() * 0
+        grad = self.manifold_field.gradient(eikonal_points, self.cfg.model.fd_eps)
+        res["eikonal"] = (grad.norm(dim=-1) - 1.0).pow(2).mean()
+        res["deform_residual"] = self.deform_field.residual(eikonal_points[: 256]).pow(2).mean()
+        return res
+
+
+@torch.no_grad()
+def render_frames(model: AvatarModel, K: Tensor, c2w: Tensor, expression: Tensor, pose: Tensor,
+                  width: int, height: int, chunk: int = 8192, background=(1.0, 1.0, 1.0)) -> dict[str, Tensor]:
+    """Render whole images. K (B,3,3) pixels at (width,height), c2w (B,4,4), expression (B,n_exp),
+    pose (B,15) -> rgb (B,H,W,3), alpha (B,H,W), depth (B,H,W) (inf where nothing is hit)."""
+    from train.conventions import pixel_rays
+    from train.render.rays import pixel_centres
+
+    dev = model.levels.device
+    bg = torch.tensor(background, device=dev, dtype=torch.float32)
+    n = width * height
+    uv = pixel_centres(torch.arange(n, device=dev), width)
+    outs = {"rgb": [], "alpha": [], "depth": []}
+    for i in range(K.shape[0]):
+        k, c = K[i : i + 1].to(dev).float(), c2w[i : i + 1].to(dev).float()
+        e, p = expression[i : i + 1].to(dev).float(), pose[i : i + 1].to(dev).float()
+        parts = {key: [] for key in outs}
+        for j in range(0, n, chunk):
+            o, d = pixel_rays(k, c, uv[None, j : j + chunk])
+            r = render_rays(model, o, d, e, p, differentiable=False, background=bg)
+            for key in outs:
+                parts[key].append(r[key][0])
+        for key in outs:
+            outs[key].append(torch.cat(parts[key]))
+    return {
+        "rgb": torch.stack(outs["rgb"]).reshape(-1, height, width, 3),
+        "alpha": torch.stack(outs["alpha"]).reshape(-1, height, width),
+        "depth": torch.stack(outs["depth"]).reshape(-1, height, width),
+    }
+
+
+def build_flame(cfg, device="cpu", shape_params=None):
+    """The morphable model named by `cfg.data` (procedural head or a FLAME pickle)."""
+    from train.flame import load_morphable_model
+
+    return load_morphable_model(cfg.data.flame_model, shape_params=shape_params, n_exp=cfg.data.n_exp,
+                                ghostbone=cfg.data.ghostbone).to(device)
+
+
+def load_stage1(workdir, device="cpu", checkpoint: str | None = None):
+    """Load `<workdir>/train/config.yaml` and the stage-1 checkpoint -> (cfg, AvatarModel in eval mode).
+
+    The morphable model's buffers (identity baked in) come from the checkpoint, so the dataset
+    is not needed.
+    """
+    from train.config import load_config
+
+    tdir = Path(workdir) / "train"
+    cfg_path, ckpt_path = tdir / CONFIG_NAME, Path(checkpoint) if checkpoint else tdir / CHECKPOINT_NAME
+    if not cfg_path.is_file():
+        raise FileNotFoundError(f"{cfg_path}: stage-1 config not found (train stage 1 first)")
+    if not ckpt_path.is_file():
+        raise FileNotFoundError(f"{ckpt_path}: stage-1 checkpoint not found (train stage 1 first)")
+    cfg = load_config(cfg_path)
+    state = torch.load(ckpt_path, map_location="cpu", weights_only=True)["model"]
+    flame = build_flame(cfg, "cpu")
+    flame_state = {k[len("flame."):]: v for k, v in state.items() if k.startswith("flame.")}
+    flame.load_state_dict(flame_state, strict=False)
+    flame = flame.to(device)
+    model = AvatarModel(cfg, flame, state["canonical_expression"].to(device), init_fields=False)
+    model.load_state_dict(state)
+    return cfg, model.to(device).eval()

@@ -1,0 +1,79 @@
+"""Render rays of B frames through the stage-1 model (layers, shading, compositing).
+
+`render_rays` is what `AvatarModel.forward` runs; with `differentiable=True` the canonical hit
+points carry gradients to the manifold (level-set IFT) and the deformation field (warp IFT),
+and normals are differentiable finite differences of the manifold.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from train.render.composite import composite_layers
+from train.render.levels import find_level_hits
+from train.render.rays import sample_depths, sphere_interval
+from train.render.warp import blend, implicit_canonical, inv3, matvec
+from train.shading import blend_bases, frame_condition, pixel_coefficients
+
+
+def _signed_floor(x: Tensor, floor: float) -> Tensor:
+    return torch.where(x < 0, x.clamp(max=-floor), x.clamp(min=floor))
+
+
+def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jitter: Tensor | None = None,
+                differentiable: bool = False, background: Tensor | None = None) -> dict[str, Tensor]:
+    """o, d (B, R, 3) world rays (d unit), expression (B, n_exp), pose (B, 15).
+
+    Returns rgb (B, R, 3), alpha (B, R), hit (B, R, L), x_c (B, R, L, 3) canonical hits,
+    s_min (B, R) (differentiable when `differentiable`), has_valid (B, R), depth (B, R).
+    """
+    mc = model.cfg.model
+    b, r, _ = o.shape
+    n_lv = model.levels.shape[0]
+    fs, center, radius = model.frame_state(expression, pose)
+    near, far, inside = sphere_interval(o, d, center, radius)
+    t = sample_depths(near, far, mc.ray_samples, jitter)
+    hits = find_level_hits(model.deform_field, model.manifold_field, o, d, t, fs, model.levels,
+                           mc.newton_steps, mc.secant_steps, mc.converge_tol)
+    hit = hits.hit & inside[..., None]
+
+    x_c = hits.x_c.reshape(b, r * n_lv, 3)
+    d_l = d[:, :, None].expand(b, r, n_lv, 3).reshape(b, r * n_lv, 3)
+    if differentiable:
+        x_d = (o[:, :, None] + hits.t[..., None] * d[:, :, None]).reshape(b, r * n_lv, 3)
+        x_p, w, j_inv = implicit_canonical(model.deform_field, x_c, x_d, fs)
+        # second IFT: the hit slides along the ray so that s(x_c) stays on its level
+        s_val = model.manifold_field(x_p)
+        with torch.no_grad():
+            grad_s = model.manifold_field.gradient(x_c, mc.fd_eps)
+            ds_dt = _signed_floor((grad_s * matvec(j_inv, d_l)).sum(-1), 1e-2)
+        dt = -(s_val - s_val.detach()) / ds_dt
+        x_c = x_p + matvec(j_inv, dt[..., None] * d_l)
+    else:
+        _, w = model.deform_field.frame_warp(x_c, fs.volumes, fs.heads)
+
+    with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
+        n_c = model.manifold_field.gradient(x_c, mc.fd_eps)
+    r_c, _ = blend(w, fs.canonical_transforms[None])
+    r_d, _ = blend(w, fs.transforms)
+    n_d = F.normalize(matvec(r_d, matvec(inv3(r_c), n_c)), dim=-1, eps=1e-8)
+
+    f_pos, bases, alpha = model.radiance_field(x_c)
+    theta = model.frame_mlp(frame_condition(expression, pose, model.shading_spec.n_exp))
+    z = torch.cat([f_pos, n_d, d_l], dim=-1)
+    rgb = blend_bases(pixel_coefficients(z, theta.float(), model.shading_spec), bases)
+
+    if background is None:
+        background = torch.ones(3, device=o.device)
+    colour, acc = composite_layers(rgb.reshape(b, r, n_lv, 3), alpha.reshape(b, r, n_lv), hit, background)
+
+    s_min = hits.s_min
+    if differentiable:
+        s_min = torch.where(hits.has_valid, model.manifold_field(hits.x_min), s_min)
+    depth = torch.where(hit, hits.t, torch.full_like(hits.t, float("inf"))).amin(-1)
+    return {
+        "rgb": colour, "alpha": acc, "hit": hit, "x_c": x_c.reshape(b, r, n_lv, 3),
+        "s_min": s_min, "has_valid": hits.has_valid & inside, "depth": depth,
+    }
