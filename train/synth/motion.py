@@ -44,6 +44,12 @@ def smooth_signal(rng: np.random.Generator, n: int, fps: float, freq: tuple[floa
     return s / max(np.abs(s).max(), 1e-8)
 
 
+def unit_signal(rng: np.random.Generator, n: int, fps: float, freq: tuple[float, float]) -> np.ndarray:
+    """(n,) smooth signal spanning exactly [0, 1] (one-sided channels: jaw opening)."""
+    s = smooth_signal(rng, n, fps, freq)
+    return (s - s.min()) / max(s.max() - s.min(), 1e-8)
+
+
 def fixations(rng: np.random.Generator, n: int, fps: float, hold: tuple[float, float] = (0.4, 1.4)) -> np.ndarray:
     """(n,) gaze-like signal: random targets held for `hold` seconds, quick smoothed saccades
     between them; max |value| == 1."""
@@ -114,7 +120,7 @@ def make_motion(cfg: SynthConfig, n_frames: int, expression_names: list[str], sp
     body = np.stack([a * scale * smooth_signal(rng, n, fps, slow) for a in cfg.head_rotation], axis=1)
     pose[:, 0:3] = (1.0 - cfg.neck_share) * body
     pose[:, 3:6] = cfg.neck_share * head
-    jaw = 0.5 + 0.5 * smooth_signal(rng, n, fps, fr)
+    jaw = unit_signal(rng, n, fps, fr)
     pose[:, 6] = cfg.jaw_open * scale * jaw**1.5
     pose[:, 7] = 0.04 * scale * smooth_signal(rng, n, fps, fr)
     gaze = np.stack([a * scale * fixations(rng, n, fps) for a in cfg.gaze], axis=1)
@@ -128,7 +134,7 @@ def make_motion(cfg: SynthConfig, n_frames: int, expression_names: list[str], sp
         if kind == "pulse":
             expr[:, k] = cfg.expression_scale * blinks(rng, n, fps)  # a blink is a blink in both splits
         elif kind == "positive":
-            expr[:, k] = a * (0.5 + 0.5 * smooth_signal(rng, n, fps, fr)) ** 2
+            expr[:, k] = a * unit_signal(rng, n, fps, fr) ** 2
         else:
             s = smooth_signal(rng, n, fps, fr)
             expr[:, k] = a * np.where(s > 0, s, 0.35 * s)
