@@ -150,7 +150,7 @@ def _scan_chunk(pack: Tensor, rows: Tensor, tris: Tensor, F: int, H: int, W: int
     q = torch.div(e, safe.abs(), rounding_mode="floor")
     big = torch.full_like(e, 1 << 40)
     lo3 = torch.where(sx > 0, -q, -big)
-    hi3 = torch.where(sx < 0, q, torch.where(e < 0, -big, big))  # sx == 0 and e < 0: empty row
+    hi3 = torch.where(sx < 0, q, torch.where((sx == 0) & (e < 0), -big, big))  # sx == 0, e < 0: empty row
     lo = torch.maximum(torch.maximum(lo3[:, 0], lo3[:, 1]), lo3[:, 2]).clamp(min=0)
     hi = torch.minimum(torch.minimum(hi3[:, 0], hi3[:, 1]), hi3[:, 2])
     hi = torch.minimum(hi, p[:, 11] - 1)
