@@ -89,8 +89,9 @@ class GltfBuilder:
 
     def add_view(self, data: bytes, part: str, target: int | None = None, stride: int | None = None) -> int:
         """Append bytes (4-byte aligned) as a buffer view; `part` names it in the size report."""
-        while len(self.blob) % 4:
-            self.blob.append(0)
+        pad = -len(self.blob) % 4
+        self.blob.extend(b"\0" * pad)
+        self.part_bytes["padding"] = self.part_bytes.get("padding", 0) + pad
         view = {"buffer": 0, "byteOffset": len(self.blob), "byteLength": len(data)}
         if target is not None:
             view["target"] = target
@@ -160,8 +161,9 @@ class GltfBuilder:
     # -- container -------------------------------------------------------------------------
     def to_glb(self) -> bytes:
         """The finished GLB: header, JSON chunk (space-padded), BIN chunk (zero-padded)."""
-        while len(self.blob) % 4:
-            self.blob.append(0)
+        pad = -len(self.blob) % 4
+        self.blob.extend(b"\0" * pad)
+        self.part_bytes["padding"] = self.part_bytes.get("padding", 0) + pad
         doc = dict(self.doc)
         doc["buffers"] = [{"byteLength": len(self.blob)}]
         js = json.dumps(doc, separators=(",", ":")).encode("utf-8")
@@ -170,7 +172,7 @@ class GltfBuilder:
         out = bytearray(struct.pack("<III", GLB_MAGIC, 2, total))
         out += struct.pack("<II", len(js), CHUNK_JSON) + js
         out += struct.pack("<II", len(self.blob), CHUNK_BIN) + bytes(self.blob)
-        self.part_bytes["json"] = len(js)
+        self.part_bytes["json"] = len(js) + 28  # with the GLB header and chunk headers
         return bytes(out)
 
 

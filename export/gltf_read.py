@@ -37,7 +37,47 @@ def load_document(path: str | os.PathLike) -> tuple[dict, bytes]:
         raise ArtifactError(str(exc)) from None
     except Exception as exc:  # pygltflib raises assorted errors on damaged files
         raise ArtifactError(f"{path}: unreadable glTF binary ({exc})") from None
-    return json.loads(g.to_json()), bytes(g.binary_blob() or b"")
+    doc = json.loads(g.to_json())
+    for key in ("buffers", "images"):
+        for i, item in enumerate(doc.get(key, [])):
+            if item.get("uri") is not None:
+                raise ArtifactError(f"{path}: {key}[{i}].uri = {item['uri']!r}: a bundle must be self-contained "
+                                    "(external or out-of-folder files are refused)")
+    return doc, bytes(g.binary_blob() or b"")
+
+
+def viewer_vertices(doc: dict, bin_chunk: bytes, layer: int, animation: int, frame: int) -> np.ndarray:
+    """Vertices (V,3) of `layer` as a standard glTF viewer shows keyframe `frame` of `animation`:
+    node TRS from the channels, joint world matrices, inverse bind matrices, morph weights."""
+    ns = hbns.read(doc, bin_chunk)
+    acc = lambda i: hbns.read_accessor(doc, bin_chunk, i)  # noqa: E731
+    nodes = [dict(n) for n in doc["nodes"]]
+    anim = doc["animations"][animation]
+    L = ns.layers[layer]
+    weights = np.asarray(doc["meshes"][L.mesh].get("weights", []), np.float64)
+    for ch in anim["channels"]:
+        out = acc(anim["samplers"][ch["sampler"]]["output"])
+        node, kind = ch["target"]["node"], ch["target"]["path"]
+        if kind == "weights":
+            row = out.reshape(-1, len(weights))[frame]
+            if node == L.node:
+                weights = row
+        else:
+            nodes[node][kind] = out[frame].tolist()
+    parent = {c: i for i, n in enumerate(nodes) for c in n.get("children", [])}
+
+    def world(i):
+        M = _node_matrix(nodes[i])
+        return world(parent[i]) @ M if i in parent else M
+
+    skin = doc["skins"][doc["nodes"][L.node]["skin"]]
+    jm = np.stack([world(j) for j in skin["joints"]])
+    ibm = acc(skin["inverseBindMatrices"]).reshape(-1, 4, 4).transpose(0, 2, 1)
+    prim = doc["meshes"][L.mesh]["primitives"][0]
+    a = prim["attributes"]
+    targets = np.stack([acc(t["POSITION"]) for t in prim["targets"]])
+    return skinning.deform_gltf(acc(a["POSITION"]), targets, weights, acc(a["JOINTS_0"]).astype(np.int64),
+                                acc(a["WEIGHTS_0"]), jm, ibm)
 
 
 def _frame_state(onnx_bytes: bytes) -> dict[str, np.ndarray]:
