@@ -181,6 +181,12 @@ def mesh_data_to_artifact(d: dict, where: str) -> Artifact:
             raise ArtifactError(f"{mw}: faces or faces_uv index outside the vertex/uv arrays")
         if not np.array_equal(faces, faces_uv) or uvs.shape[0] != per_v["vertices"].shape[0]:
             per_v = duplicate_uv_vertices(faces, faces_uv, uvs.shape[0], per_v)
+            # UV vertices no face uses carry no attributes: drop them and re-index
+            used = np.unique(faces_uv)
+            remap = np.full(uvs.shape[0], -1, np.int64)
+            remap[used] = np.arange(used.size)
+            per_v = {k: v[used] for k, v in per_v.items()}
+            uvs, faces_uv = uvs[used], remap[faces_uv].astype(np.int32)
         w_ = per_v["skin_weights"]
         per_v["skin_weights"] = (w_ / np.maximum(w_.sum(1, keepdims=True), 1e-12)).astype(np.float32)
         rad = _arr(m, "radiance_textures", mw, np.uint8).copy()
