@@ -277,3 +277,29 @@ def test_invalid_json(tmp_path):
     vdir = make_video(tmp_path, "v")
     (vdir / "flame_params.json").write_text("{not json")
     assert "not valid JSON" in _expect(vdir / "flame_params.json", "flame_params.json", _read(tmp_path))
+
+
+def test_sixteen_bit_and_colour_masks(tmp_path):
+    vdir = make_video(tmp_path, "v", ks=(1, 2))
+    m16 = (_mask(1).astype(np.uint32) * 257).astype(np.uint16)  # same values, 16-bit
+    Image.fromarray(m16).save(vdir / "mask" / "1.png")
+    Image.fromarray(np.repeat(_mask(2)[..., None], 3, -1)).save(vdir / "mask" / "2.png")  # RGB grey
+    s = read_subject(tmp_path, ["v"], 1, (SIZE, SIZE), n_exp=5, progress=False)
+    for n, k in enumerate((1, 2)):
+        m = _mask(k).astype(np.float64) / 255
+        want = np.where(m < 0.5, 0, np.where(m > 0.99, 1, m))
+        np.testing.assert_allclose(s.masks[n].astype(np.float64), want, atol=1e-3)
+
+
+def test_imavatar_nested_root_gets_a_hint(tmp_path):
+    make_video(tmp_path / "subj" / "subj", "MVI_1")
+    msg = _expect(tmp_path / "subj" / "MVI_1" / "flame_params.json", "flame_params.json", _read(tmp_path / "subj", ["MVI_1"]))
+    assert str(tmp_path / "subj" / "subj") in msg
+
+
+def test_many_frames_load_in_order_with_threads(tmp_path):
+    make_video(tmp_path, "v", ks=range(1, 41))
+    s = read_subject(tmp_path, ["v"], 1, (SIZE, SIZE), n_exp=5, progress=False)
+    assert s.frame.tolist() == list(range(1, 41))
+    for n in (0, 17, 39):
+        np.testing.assert_array_equal(s.images[n], _image(n + 1))

@@ -20,7 +20,8 @@ Malformed input raises `DatasetError` naming the file and the field.
 from __future__ import annotations
 
 import json
-import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Sequence
@@ -134,13 +135,21 @@ def load_image(path: Path, img_res: tuple[int, int]) -> tuple[np.ndarray, tuple[
 
 
 def load_mask(path: Path, img_res: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
-    """Grey matte file -> ((H,W) float32 soft mask at img_res with BakedAvatar's thresholds, native (H, W))."""
-    im = _open(path, "L", "mask")
-    native = (im.height, im.width)
-    m = im.convert("F")
+    """Grey matte file -> ((H,W) float32 soft mask at img_res with BakedAvatar's thresholds, native (H, W)).
+
+    8-bit mattes (any mode; colour is converted to grey) and 16-bit grey mattes are accepted.
+    """
+    try:
+        with Image.open(path) as raw:
+            raw.load()
+            sixteen = raw.mode in ("I;16", "I;16B", "I;16L", "I")
+            m = raw.convert("F") if sixteen else raw.convert("L").convert("F")
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise _fail(path, "mask", f"unreadable image ({exc.__class__.__name__}: {exc})") from exc
+    native = (m.height, m.width)
     if native != tuple(img_res):
         m = m.resize((img_res[1], img_res[0]), Image.BILINEAR)
-    a = np.asarray(m, dtype=np.float32) / 255.0
+    a = np.asarray(m, dtype=np.float32) / (65535.0 if sixteen else 255.0)
     a = np.where(a < MASK_ZERO_BELOW, 0.0, np.where(a > MASK_ONE_ABOVE, 1.0, a)).astype(np.float32)
     return a, native
 
@@ -165,7 +174,11 @@ def read_flame_params(video_dir: Path, n_exp: int) -> dict:
     """Parse and validate `<video_dir>/flame_params.json` (no images). Returns plain arrays."""
     path = video_dir / "flame_params.json"
     if not path.is_file():
-        raise _fail(path, "flame_params.json", "file not found" + ("" if video_dir.is_dir() else f" (no video folder {video_dir})"))
+        hint = "" if video_dir.is_dir() else f" (no video folder {video_dir})"
+        nested = video_dir.parent / video_dir.parent.name / video_dir.name / "flame_params.json"
+        if nested.is_file():  # IMavatar's own loaders repeat the subject name: <root>/<subject>/<subject>/<video>
+            hint += f"; found {nested}: set the data root to {nested.parent.parent}"
+        raise _fail(path, "flame_params.json", "file not found" + hint)
     try:
         obj = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -265,15 +278,26 @@ def read_subject(
     N = len(plan)
     images = np.empty((N, H, W, 3), dtype=np.uint8)
     masks = np.empty((N, H, W), dtype=np.float16)
-    for n, (video, fp, i, k, _, mask_dir) in enumerate(tqdm(plan, desc=f"loading {root.name}", unit="frame", disable=not progress)):
+    # every file is located first, so a missing frame fails fast, before any decoding
+    files = []
+    for video, fp, i, k, _, mask_dir in plan:
         vdir = root / video
         img_path = _find_image(vdir / fp["image_dir"], k, f"frames[{i}].file_path", fp["path"])
-        mask_path = _find_image(vdir / mask_dir, k, f"frames[{i}] mask", fp["path"])
+        files.append((img_path, _find_image(vdir / mask_dir, k, f"frames[{i}] mask", fp["path"])))
+
+    def decode(n: int) -> None:
+        img_path, mask_path = files[n]
         images[n], native_img = load_image(img_path, (H, W))
         mask, native_mask = load_mask(mask_path, (H, W))
         if native_img != native_mask:
             raise _fail(mask_path, "mask", f"size {native_mask[1]}x{native_mask[0]} differs from image {img_path.name} {native_img[1]}x{native_img[0]}")
         masks[n] = mask
+
+    # PIL releases the GIL while decoding: a few threads keep the cores busy on big subjects
+    workers = max(1, min(8, os.cpu_count() or 1, N // 8))
+    with ThreadPoolExecutor(workers) as pool:
+        for _ in tqdm(pool.map(decode, range(N)), total=N, desc=f"loading {root.name}", unit="frame", disable=not progress):
+            pass
     w2c = np.stack([w2c_from_world_mat(fp["world_mat"][i]) for (_, fp, i, *_r) in plan])
     kps = [fp["keypoints"][i] for (_, fp, i, *_r) in plan]
     keypoints = None

@@ -29,7 +29,7 @@ from torch import Tensor
 _SUB = 16  # subpixels per pixel (nvdiffrast: CR_SUBPIXEL_LOG2 = 4)
 _COORD_LIMIT = float(1 << 26)  # snapped coordinates are clamped here (keeps int64 products exact)
 _EMPTY = torch.iinfo(torch.int64).max
-DEFAULT_CHUNK = 1 << 20  # (triangle, pixel) candidates processed at once (bounds memory)
+DEFAULT_CHUNK = 1 << 21  # bbox pixels of the triangles processed at once (bounds memory)
 
 
 def _resolution(resolution) -> tuple[int, int]:
@@ -78,11 +78,12 @@ def _setup(pos: Tensor, tri: Tensor, H: int, W: int):
     v = pos[:, tri].reshape(B * F, 3, 4)  # (T,3,4)
     w = v[..., 3]
     ok = (w > 0).all(-1) & torch.isfinite(v).all(-1).all(-1)
-    w_safe = torch.where(w > 0, w, torch.ones_like(w))
-    # snap like nvdiffrast: ndc * (size * 8) rounded to nearest-even, origin moved to the corner
-    X = torch.round((v[..., 0] / w_safe * (W * _SUB / 2)).clamp(-_COORD_LIMIT, _COORD_LIMIT)).long() + W * _SUB // 2
-    Y = torch.round((v[..., 1] / w_safe * (H * _SUB / 2)).clamp(-_COORD_LIMIT, _COORD_LIMIT)).long() + H * _SUB // 2
-    zw = (v[..., 2] / w_safe).double()  # (T,3) NDC depth
+    rcp = 1.0 / torch.where(w > 0, w, torch.ones_like(w))
+    # snap like nvdiffrast: (x * (1/w)) * (size * 8) rounded to nearest-even (same float ops, so
+    # the same subpixel grid), then the origin moved to the viewport corner
+    X = torch.round((v[..., 0] * rcp * float(W * _SUB // 2)).clamp(-_COORD_LIMIT, _COORD_LIMIT)).long() + W * _SUB // 2
+    Y = torch.round((v[..., 1] * rcp * float(H * _SUB // 2)).clamp(-_COORD_LIMIT, _COORD_LIMIT)).long() + H * _SUB // 2
+    zw = (v[..., 2] * rcp).double()  # (T,3) NDC depth
     # candidate pixel range: centres 16 i + 8 inside the snapped bbox
     x0 = torch.div(X.min(1).values - _SUB // 2 + _SUB - 1, _SUB, rounding_mode="floor").clamp(0, W)
     x1 = torch.div(X.max(1).values - _SUB // 2, _SUB, rounding_mode="floor").clamp(-1, W - 1)
