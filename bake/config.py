@@ -19,3 +19,51 @@ class BakeConfig:
     """Samples per texel side when baking textures."""
     finetune_iterations: int = 1000
     """Stage-3 steps."""
+    mc_coarse_resolution: int = 16
+    """Lattice resolution of the first, dense evaluation; mc_resolution must be this times 2^k."""
+    mc_lipschitz: float = 1.5
+    """Assumed bound on |grad s|: cells within this times their diagonal of a level are refined."""
+    min_component_fraction: float = 0.05
+    """Keep connected components with at least this fraction of the largest one's area (1: largest only)."""
+    back_density: float = 0.5
+    """Relative triangle density on the back of the head (faces turned to -z); 1 disables."""
+    uv_padding: int = 4
+    """Texels between UV charts (xatlas padding); leaves room for the dilation."""
+    dilation: int = 8
+    """Rings of texels filled outward from chart borders (bilinear taps never read background)."""
+    chunk: int = 65536
+    """Points per field query."""
+    raster_backend: str = "auto"
+    """Rasterizer: auto (nvdiffrast on CUDA, else the torch reference), torch, or cuda."""
+    device: str = "auto"
+    """Device for baking and fine-tuning: auto (CUDA when available), cpu or cuda."""
+    finetune_batch: int = 2
+    """Training frames per fine-tune step (per process)."""
+    finetune_lr_texture: float = 3e-3
+    """Adam learning rate of the textures (values in [0, 1])."""
+    finetune_lr_mlp: float = 3e-4
+    """Adam learning rate of the per-frame MLP."""
+    finetune_mask_weight: float = 0.5
+    """Weight of the L1 loss between the rendered alpha and the ground-truth mask."""
+    finetune_full_weight: float = 0.25
+    """Weight of the L1 loss on the whole image (background included) next to the masked L1."""
+    finetune_log_every: int = 25
+    """Log scalars to TensorBoard every N steps."""
+    finetune_preview_every: int = 250
+    """Write a preview image every N steps (0: only at the end)."""
+
+    def validate(self) -> None:
+        r, r0 = self.mc_resolution, self.mc_coarse_resolution
+        if r0 <= 0 or r < r0 or r % r0 or (r // r0) & (r // r0 - 1):
+            raise ValueError(f"mc_resolution must be mc_coarse_resolution * 2^k; got {r} and {r0}")
+        for name in ("faces_per_layer", "texture_size", "supersample", "chunk", "finetune_batch"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive; got {getattr(self, name)}")
+        if self.finetune_iterations < 0:
+            raise ValueError(f"finetune_iterations must be >= 0; got {self.finetune_iterations}")
+        if not 0.0 < self.back_density <= 1.0:
+            raise ValueError(f"back_density must be in (0, 1]; got {self.back_density}")
+        if self.raster_backend not in ("auto", "torch", "cuda"):
+            raise ValueError(f"raster_backend must be auto, torch or cuda; got {self.raster_backend!r}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be auto, cpu or cuda; got {self.device!r}")

@@ -15,7 +15,9 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from train.flame import lbs as flame_lbs
+from train.flame.lbs import joint_transforms as chain_transforms
+from train.flame.lbs import pose_feature as flame_pose_feature
+from train.flame.lbs import rodrigues
 
 N_FLAME_JOINTS = 5
 
@@ -59,11 +61,11 @@ def joint_transforms(
     B = pose.shape[0]
     dtype, dev = pose.dtype, pose.device
     J = joints_template.to(dtype) + torch.einsum("jce,be->bjc", joints_expr_basis.to(dtype), expression[:, :n_exp])
-    R = flame_lbs.rodrigues(pose.reshape(B, -1, 3))  # (B, 5, 3, 3)
-    A = flame_lbs.joint_transforms(J, R, flame_parents)
+    R = rodrigues(pose.reshape(B, -1, 3))  # (B, 5, 3, 3)
+    A = chain_transforms(J, R, flame_parents)
     if ghost:
         A = torch.cat([torch.eye(4, dtype=dtype, device=dev).expand(B, 1, 4, 4), A], dim=1)
-    return A, flame_lbs.pose_feature(R)
+    return A, flame_pose_feature(R)
 
 
 def blend_transforms(weights: Tensor, A: Tensor) -> Tensor:

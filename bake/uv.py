@@ -1,0 +1,62 @@
+"""UV unwrapping with xatlas: charts packed into one square atlas, vertices split at seams.
+
+The artifact stores one index buffer for every attribute, so a vertex on a UV seam becomes one
+vertex per chart (`vmapping` says which original vertex each new one copies).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xatlas
+
+
+@dataclass
+class UVMesh:
+    """A mesh split at UV seams."""
+
+    vmapping: np.ndarray  # (V',) int64: source vertex of each split vertex
+    faces: np.ndarray  # (F, 3) int64 into the split vertices, same order and winding as the input
+    uvs: np.ndarray  # (V', 2) float32 in [0, 1]; u along texture columns, v along rows
+    n_charts: int
+    utilization: float  # fraction of the atlas covered by charts
+
+
+def unwrap(vertices: np.ndarray, faces: np.ndarray, texture_size: int, padding: int = 4, seed_iterations: int = 4) -> UVMesh:
+    """Unwrap (V, 3), (F, 3) into a `texture_size`^2 atlas with `padding` texels between charts.
+
+    xatlas' `bilinear` packing keeps a whole texel of margin around each chart so that bilinear
+    taps of one chart never reach another; `padding` adds room for the texel dilation of
+    `bake.texture` (>= 2 recommended).
+    """
+    if texture_size <= 0:
+        raise ValueError(f"texture_size must be positive; got {texture_size}")
+    co = xatlas.ChartOptions()
+    co.max_iterations = seed_iterations
+    tpu = 0.0  # 0: let xatlas pick texels per unit for the resolution
+    for _ in range(8):
+        atlas = xatlas.Atlas()
+        atlas.add_mesh(np.ascontiguousarray(vertices, np.float32), np.ascontiguousarray(faces, np.uint32))
+        po = xatlas.PackOptions()
+        po.padding = int(padding)
+        po.resolution = int(texture_size)
+        po.texels_per_unit = float(tpu)
+        po.bilinear = True
+        po.rotate_charts = True
+        atlas.generate(co, po)
+        w, h = atlas.width, atlas.height
+        if atlas.atlas_count == 1 and max(w, h) <= texture_size:
+            break
+        # the packer overshot the requested size: shrink the charts and pack again
+        tpu = atlas.texels_per_unit * 0.97 * texture_size / max(w, h, texture_size + 1)
+    else:
+        raise RuntimeError(f"xatlas could not pack the charts into {texture_size}^2 texels")
+    vmapping, idx, uvs = atlas[0]
+    new_faces = idx.astype(np.int64)
+    # xatlas keeps face order; check the winding survived (it only splits vertices)
+    if not np.array_equal(vmapping[new_faces], faces):
+        raise RuntimeError("xatlas changed the face order or winding")
+    # the binding normalises by the atlas' own (w, h); re-express in the square texture
+    uvs = uvs * np.array([w, h], np.float64) / texture_size
+    return UVMesh(vmapping.astype(np.int64), new_faces, np.clip(uvs, 0.0, 1.0).astype(np.float32), int(atlas.chart_count), float(np.mean(atlas.utilization)) * w * h / texture_size**2)
