@@ -1,0 +1,137 @@
+"""Helpers of the Android player tests: paths, tool probe, generated inputs, the APK build."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ANDROID = ROOT / "android_player"
+WEB = ROOT / "web_player"
+FRAMEWORK = Path(os.environ.get("ANDROID_FRAMEWORK_RES", "/usr/share/android-framework-res/framework-res.apk"))
+PACKAGE = "org.headbake.player"
+ACTIVITY = f"{PACKAGE}.PlayerActivity"
+TOOLS = ("aapt", "aapt2", "smali", "zipalign", "apksigner", "dexdump", "keytool", "zip")
+MISSING = [t for t in TOOLS if shutil.which(t) is None] + ([] if FRAMEWORK.is_file() else ["android-framework-res"])
+
+NEEDS_TOOLS = pytest.mark.skipif(
+    bool(MISSING), reason=f"Debian Android tools missing: {', '.join(MISSING)} (install: make sysdeps)"
+)
+
+
+def real_player_available() -> bool:
+    """True when web_player has sources to build (its index.html) and npm can build them.
+
+    HB_ANDROID_TEST_PLAYER=placeholder forces the placeholder (to work on the APK while the web
+    player's build is broken); the default, and CI, package the real production build.
+    """
+    if os.environ.get("HB_ANDROID_TEST_PLAYER") == "placeholder":
+        return False
+    return (WEB / "index.html").is_file() and (WEB / "node_modules").is_dir() and shutil.which("npm") is not None
+
+
+def write_tiny_glb(path: Path, payload: int = 48 * 1024, seed: int = 7) -> bytes:
+    """A minimal valid GLB (glTF 2.0 JSON chunk + a BIN chunk of seeded random bytes); returns its bytes."""
+    bin_data = np.random.default_rng(seed).integers(0, 256, payload, dtype=np.uint8).tobytes()
+    js = (
+        '{"asset":{"version":"2.0","generator":"tests/android"},'
+        f'"buffers":[{{"byteLength":{len(bin_data)}}}]}}'
+    ).encode()
+    js += b" " * (-len(js) % 4)
+    body = struct.pack("<II", len(js), 0x4E4F534A) + js + struct.pack("<II", len(bin_data), 0x004E4942) + bin_data
+    data = struct.pack("<4sII", b"glTF", 2, 12 + len(body)) + body
+    path.write_bytes(data)
+    return data
+
+
+def write_placeholder_player(root: Path) -> Path:
+    """A stand-in for web_player/dist with the shape of a Vite build (module script, hashed assets)."""
+    (root / "assets").mkdir(parents=True)
+    (root / "index.html").write_text(
+        '<!doctype html><html><head><meta charset="utf-8"><title>headbake</title>\n'
+        '<script type="module" crossorigin src="./assets/index-3f2a9c.js"></script>\n'
+        '<link rel="stylesheet" crossorigin href="./assets/index-77b0e1.css"></head>\n'
+        '<body><canvas id="view"></canvas></body></html>\n'
+    )
+    (root / "assets" / "index-3f2a9c.js").write_text(
+        "const q = new URLSearchParams(location.search).get('bundle');\n"
+        "fetch(q).then((r) => r.arrayBuffer()).then((b) => console.log('bundle bytes', b.byteLength));\n"
+    )
+    (root / "assets" / "index-77b0e1.css").write_text("html,body{margin:0;height:100%;background:#fff}\n")
+    (root / "assets" / "_vendor-0c1d.js").write_text("export const v = 1;\n")
+    (root / "assets" / "shade.frag").write_text("#version 300 es\nprecision highp float;\n")
+    return root
+
+
+@dataclass
+class Built:
+    apk: Path
+    player: Path
+    bundle: Path
+    real_player: bool
+    log: str
+
+
+def build_apk(tmp: Path) -> Built:
+    """Run android_player/build.sh into `tmp` with a tiny bundle and the real (or placeholder) player."""
+    bundle = tmp / "test_avatar.glb"
+    write_tiny_glb(bundle)
+    apk = tmp / "headbake-player.apk"
+    cmd = ["bash", str(ANDROID / "build.sh"), "--bundle", str(bundle), "--out", str(apk), "--build-dir", str(tmp / "build")]
+    real = real_player_available()
+    if real:
+        player = WEB / "dist"  # build.sh (re)builds it with npm when missing or stale
+    else:
+        player = write_placeholder_player(tmp / "player")
+        cmd += ["--player", str(player)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"build.sh failed:\n{log}"
+    assert apk.is_file(), log
+    print(f"APK: {apk.stat().st_size} bytes ({'real web player' if real else 'placeholder player'})")
+    return Built(apk, player, bundle, real, log)
+
+
+
+
+# --- desktop-JVM runs of the APK's bytecode (see tests/android/jvm/README.md) -----------------------
+
+JVM_DIR = ROOT / "tests" / "android" / "jvm"
+JVM_MISSING = [t for t in ("java", "enjarify", "smali") if shutil.which(t) is None]
+
+
+def enjarify(src: Path, out: Path) -> Path:
+    """dex or APK -> JVM jar with Debian's enjarify (its module lives in Debian's own python3)."""
+    env = dict(os.environ)
+    if Path("/usr/bin/python3").exists():
+        env["PYTHON"] = "/usr/bin/python3"
+    proc = subprocess.run(["enjarify", "-f", "-o", str(out), str(src)], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and out.is_file(), f"enjarify {src} failed:\n{proc.stdout}\n{proc.stderr}"
+    assert "0 classes had errors" in proc.stdout, proc.stdout
+    return out
+
+
+def build_test_jar(tmp: Path) -> Path:
+    """The JVM stubs of android.* and the probes, assembled with smali and translated to a jar."""
+    dex = tmp / "probes.dex"
+    proc = subprocess.run(
+        ["smali", "assemble", "--api", "24", "-o", str(dex), str(JVM_DIR / "stubs"), str(JVM_DIR / "probe")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return enjarify(dex, tmp / "probes.jar")
+
+
+def java(classpath: list[Path], main: str, args: list[str]) -> list[str]:
+    """Run `main` on the JVM; returns its stdout lines (fails the test on a non-zero exit)."""
+    cmd = ["java", "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", os.pathsep.join(map(str, classpath)), main, *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"{main} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout.splitlines()
