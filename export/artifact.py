@@ -130,8 +130,12 @@ def validate(art: Artifact, where: str = "artifact") -> None:
                 raise ArtifactError(f"{where}: sequence {name}.{k} contains NaN or inf")
 
 
-def save_artifact(art: Artifact, folder: str | os.PathLike) -> Path:
-    """Write atomically: build in a sibling temp folder, then swap it in place of `folder`."""
+def save_artifact(art: Artifact, folder: str | os.PathLike, extras: dict[str, bytes] | None = None) -> Path:
+    """Write atomically: build in a sibling temp folder, then swap it in place of `folder`.
+
+    `extras` maps relative paths (e.g. "previews/layers.png", "config.yaml") to file contents
+    written into the folder before the swap, so they appear together with the artifact.
+    """
     validate(art)
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -156,6 +160,12 @@ def save_artifact(art: Artifact, folder: str | os.PathLike) -> Path:
             frame_mlp_keys=sorted(art.frame_mlp),
         )
         (tmp / JSON_NAME).write_text(json.dumps(meta, indent=1))
+        for rel, data in (extras or {}).items():
+            dest = (tmp / rel).resolve()
+            if tmp.resolve() not in dest.parents or dest.name in (JSON_NAME, TENSOR_NAME):
+                raise ValueError(f"extras path {rel!r} must be a relative path inside the artifact folder")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
         old = None
         if folder.exists():
             old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
