@@ -107,15 +107,21 @@ def _smoothstep(a: float, b: float, x: Tensor) -> Tensor:
     return t * t * (3.0 - 2.0 * t)
 
 
+# two fixed rotations: summing noise in rotated frames hides the lattice's axis-aligned look
+_ROT1 = torch.linalg.qr(torch.tensor([[0.8, -0.3, 0.5], [0.4, 0.9, -0.1], [-0.4, 0.2, 0.9]]))[0]
+_ROT2 = torch.linalg.qr(torch.tensor([[0.3, 0.9, -0.3], [-0.9, 0.3, 0.2], [0.2, 0.3, 0.9]]))[0]
+
+
 def skin_albedo(x: Tensor, noise: ValueNoise) -> Tensor:
     """Skin colour (P, 3) at original-space points x (P, 3): tone, blotches, mottling, pores."""
     base = _rgb(SKIN, x).expand(x.shape[0], 3)
     blotch = noise.fbm(x, 3.0, octaves=2) - 0.5  # large patches: redder / paler
-    mottle = noise(x + 3.7, 22.0) - 0.5
-    pores = _smoothstep(0.68, 0.9, noise(x + 9.1, 70.0))
-    c = base * (1.0 + 0.9 * mottle[:, None] * 0.18)
-    c = c + blotch[:, None] * torch.tensor([0.12, -0.02, -0.04], dtype=x.dtype)
-    return c * (1.0 - 0.22 * pores[:, None])
+    mottle = noise(x @ _ROT1 + 3.7, 22.0) - 0.5
+    pores = 0.5 * (noise(x @ _ROT1 + 9.1, 75.0) + noise(x @ _ROT2 + 1.3, 75.0))
+    pores = _smoothstep(0.62, 0.78, pores)
+    c = base * (1.0 + 0.16 * mottle[:, None])
+    c = c + blotch[:, None] * torch.tensor([0.09, -0.01, -0.03], dtype=x.dtype)
+    return c * (1.0 - 0.16 * pores[:, None])
 
 
 def wrinkles(x: Tensor, brow_raise: Tensor, lm: Landmarks, noise: ValueNoise) -> Tensor:
@@ -149,33 +155,53 @@ def eye_albedo(x: Tensor, lm: Landmarks) -> Tensor:
     return torch.where((ang < pupil_r)[:, None], _rgb(PUPIL, x).expand_as(out), out)
 
 
+SOFT_REGIONS = ("lips", "brows", "scalp")
+"""Regions blended by interpolated per-vertex weights (smooth borders on the skin surface)."""
+
+
 def head_albedo(
-    x: Tensor, region: Tensor, brow_raise: Tensor, lm: Landmarks, noise: ValueNoise, region_names: list[str], wrinkle_strength: float
+    x: Tensor,
+    region: Tensor,
+    soft: Tensor,
+    brow_raise: Tensor,
+    lm: Landmarks,
+    noise: ValueNoise,
+    region_names: list[str],
+    wrinkle_strength: float,
 ) -> Tensor:
-    """Albedo (P, 3) of the head surface at original-space x (P, 3) with region ids (P,)."""
+    """Albedo (P, 3) of the head surface.
+
+    x (P, 3) original-space points; region (P,) triangle region ids; soft (P, 3) interpolated
+    weights of SOFT_REGIONS (per-vertex one-hot, so borders blend over one triangle);
+    brow_raise (P,) the frame's brow-raise coefficient.
+    """
     rid = {n: i for i, n in enumerate(region_names)}
     out = skin_albedo(x, noise)
-
-    def paint(name: str, fn) -> None:
-        nonlocal out
-        if name in rid:
-            m = region == rid[name]
-            if bool(m.any()):
-                out = out.clone()
-                out[m] = fn(x[m])
-
-    paint("lips", lambda p: _rgb(LIPS, p) * (0.92 + 0.16 * noise(p, torch.tensor([90.0, 12.0, 90.0])))[:, None])
-    paint("brows", lambda p: _rgb(BROWS, p) * (0.7 + 0.6 * noise(p, torch.tensor([12.0, 80.0, 80.0])))[:, None])
-    paint("eyes", lambda p: eye_albedo(p, lm))
-    paint("teeth", lambda p: _teeth(p, lm))
-    paint("mouth_interior", lambda p: _rgb(MOUTH, p) * (0.55 + 0.45 * _smoothstep(-0.25, 0.0, p[:, 2] - lm.mouth_center[2]))[:, None])
-    paint("scalp", lambda p: _rgb(SCALP, p) * (0.85 + 0.3 * noise(p, 30.0))[:, None])
-    paint("neck", lambda p: skin_albedo(p, noise) * 0.94)
-    paint("nose", lambda p: skin_albedo(p, noise) * torch.tensor([1.03, 0.97, 0.97]))
     if "skin" in rid:
-        m = region == rid["skin"]
-        w = wrinkles(x, brow_raise, lm, noise) * wrinkle_strength * m
+        w = wrinkles(x, brow_raise, lm, noise) * wrinkle_strength * (region == rid["skin"])
         out = out * (1.0 - w[:, None])
+
+    def blend(w: Tensor, fn) -> None:
+        nonlocal out
+        m = torch.nonzero(w > 1e-4).squeeze(1)
+        if m.numel():
+            out = out.clone()
+            out[m] = torch.lerp(out[m], fn(x[m]), w[m, None])
+
+    wl, wb, ws = soft[:, 0].clamp(0, 1), soft[:, 1].clamp(0, 1), soft[:, 2].clamp(0, 1)
+    blend(wl, lambda p: _rgb(LIPS, p) * (0.92 + 0.16 * noise(p, torch.tensor([90.0, 12.0, 90.0])))[:, None])
+    blend(ws, lambda p: _rgb(SCALP, p) * (0.85 + 0.3 * noise(p, 30.0))[:, None])
+    # brows: hairs along x; the streak noise roughens the border into hair tips
+    streak = noise(x, torch.tensor([10.0, 70.0, 70.0]))
+    brow_w = _smoothstep(0.35, 0.75, wb + 0.45 * (streak - 0.5)) * (wb > 0)
+    blend(brow_w, lambda p: _rgb(BROWS, p) * (0.75 + 0.5 * noise(p, torch.tensor([12.0, 80.0, 80.0])))[:, None])
+    for name, fn in (
+        ("eyes", lambda p: eye_albedo(p, lm)),
+        ("teeth", lambda p: _teeth(p, lm)),
+        ("mouth_interior", lambda p: _rgb(MOUTH, p) * (0.55 + 0.45 * _smoothstep(-0.25, 0.0, p[:, 2] - lm.mouth_center[2]))[:, None]),
+    ):
+        if name in rid:
+            blend((region == rid[name]).float(), fn)
     return out.clamp(0.0, 1.0)
 
 

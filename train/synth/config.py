@@ -19,16 +19,18 @@ class SynthConfig:
     """Seed for the motion and appearance generators."""
     fps: float = 25.0
     """Clock of the motion generator (frames per second); lower it to pack more motion into few frames."""
-    focal: float = 3.0
+    focal: float = 3.2
     """Normalised focal length |fx| = fy (pixels / resolution); written with negative fx."""
-    camera_translation: tuple[float, float, float] = (0.02, 0.06, -4.0)
+    camera_translation: tuple[float, float, float] = (0.02, -0.18, -4.0)
     """world_mat translation t of the training videos (camera centre = -t)."""
-    test_camera_translation: tuple[float, float, float] = (-0.03, 0.05, -4.15)
+    test_camera_translation: tuple[float, float, float] = (-0.03, -0.19, -4.15)
     """world_mat translation t of the test videos."""
     supersample: int = 2
     """Render at supersample x resolution per axis and box-filter down (anti-aliased, soft edges)."""
     batch_frames: int = 4
-    """Frames rendered together in one batch."""
+    """Frames rendered together in one batch (one work item of a worker)."""
+    workers: int = 2
+    """Worker processes rendering batches in parallel (each single-threaded; 1 = in-process)."""
     hair_shells: int = 4
     """Number of nested, semi-transparent hair shells offset from the scalp."""
     hair_thickness: float = 0.09
@@ -74,8 +76,8 @@ class SynthConfig:
         for name in ("camera_translation", "test_camera_translation"):
             if getattr(self, name)[2] >= -1.0:
                 raise ValueError(f"synth.{name}[2] must be < -1 (camera in front of the head); got {getattr(self, name)}")
-        if self.supersample < 1 or self.batch_frames < 1:
-            raise ValueError("synth.supersample and synth.batch_frames must be >= 1")
+        if self.supersample < 1 or self.batch_frames < 1 or self.workers < 1:
+            raise ValueError("synth.supersample, synth.batch_frames and synth.workers must be >= 1")
         if self.hair_shells < 0 or self.hair_thickness <= 0:
             raise ValueError("synth.hair_shells must be >= 0 and synth.hair_thickness > 0")
         if not 0.0 <= self.neck_share <= 1.0:

@@ -129,10 +129,11 @@ def make_motion(cfg: SynthConfig, n_frames: int, expression_names: list[str], sp
 
     expr = np.zeros((n, len(expression_names)))
     a = cfg.expression_scale * scale
+    blink = cfg.expression_scale * blinks(rng, n, fps)  # one signal: both eyes blink together
     for k, name in enumerate(expression_names):
         kind = expression_kind(name)
         if kind == "pulse":
-            expr[:, k] = cfg.expression_scale * blinks(rng, n, fps)  # a blink is a blink in both splits
+            expr[:, k] = blink  # a blink is a blink in both splits
         elif kind == "positive":
             expr[:, k] = a * unit_signal(rng, n, fps, fr) ** 2
         else:

@@ -50,6 +50,31 @@ def face_regions(vertex_regions: Tensor, faces: Tensor) -> Tensor:
     return torch.where(r[:, 1] == r[:, 2], r[:, 1], r[:, 0])
 
 
+def front_facing(verts: Tensor, faces: Tensor, cam: Tensor) -> Tensor:
+    """(B, F) bool: triangle faces the camera (counter-clockwise seen from outside).
+
+    Each layer shows its nearest front-facing fragment (docs/formats.md, playback step 5), so
+    back faces are culled before rasterizing, which also halves the rasterizer's work."""
+    f = faces.long()
+    a, b, c = verts[:, f[:, 0]], verts[:, f[:, 1]], verts[:, f[:, 2]]
+    n = torch.linalg.cross(b - a, c - a, dim=-1)
+    return (n * (cam - a)).sum(-1) > 0
+
+
+def rasterize_front(clip: Tensor, verts: Tensor, faces: Tensor, cam: Tensor, resolution: tuple[int, int]) -> Tensor:
+    """Rasterize only front-facing triangles, frame by frame -> rast (B, H, W, 4) whose triangle
+    ids (channel 3, id + 1) index the full `faces` list."""
+    keep = front_facing(verts, faces, cam)
+    out = []
+    for b in range(clip.shape[0]):
+        idx = torch.nonzero(keep[b]).squeeze(1)
+        r = raster.rasterize(clip[b : b + 1].contiguous(), faces[idx], resolution)
+        tid = r[..., 3].round().long()
+        full = torch.where(tid > 0, idx[(tid - 1).clamp_min(0)] + 1, torch.zeros_like(tid))
+        out.append(torch.cat([r[..., :3], full[..., None].to(r.dtype)], -1))
+    return torch.cat(out)
+
+
 def background(cfg: SynthConfig, height: int, width: int) -> Tensor:
     """(H, W, 3) vertical gradient from `background_top` to `background_bottom`."""
     t = ((torch.arange(height, dtype=torch.float32) + 0.5) / height)[:, None, None]
@@ -74,6 +99,9 @@ class SubjectRenderer:
         self.vertex_regions = model.vertex_regions.long()
         self.face_region = face_regions(self.vertex_regions, self.faces)
         self.skin_weights = model.skin_weights.float()
+        self.soft = torch.stack(
+            [(self.vertex_regions == self.region_names.index(n)).float() if n in self.region_names else torch.zeros(len(self.x_o))
+             for n in app.SOFT_REGIONS], 1)  # (V, 3) per-vertex weights of the soft-bordered regions
         self.landmarks = app.head_landmarks(self.x_o, self.vertex_regions, self.region_names, model.joints_template.float())
         self.shells: HairShells = build_hair_shells(
             self.x_o, self.faces, self.vertex_regions, self.region_names, cfg.hair_shells, cfg.hair_thickness
@@ -89,94 +117,121 @@ class SubjectRenderer:
         """Deformed meshes of one batch, inner to outer: the head, then each hair shell.
 
         Each item: verts (B, Vl, 3) world, faces (Fl, 3) int32, x_o (Vl, 3) original space,
-        edge (Vl,) hairline fade (ones for the head), shell (-1 for the head).
+        extra (Vl, 3) interpolated per-vertex data (head: SOFT_REGIONS weights; shells: the hairline
+        fade, repeated), shell (-1 for the head).
         """
         out = self.model(expression.float(), pose.float())
-        layers = [dict(verts=out.vertices, faces=self.faces, x_o=self.x_o, edge=torch.ones(self.x_o.shape[0]), shell=-1)]
+        layers = [dict(verts=out.vertices, faces=self.faces, x_o=self.x_o, extra=self.soft, shell=-1)]
         for i in range(self.shells.n_shells):
             layers.append(
                 dict(
                     verts=self.shells.deform(out.vertices, out.transforms, self.skin_weights, i),
                     faces=self.shells.faces,
                     x_o=self.shells.original(self.x_o, i),
-                    edge=self.shells.edge,
+                    extra=self.shells.edge[:, None].expand(-1, 3),
                     shell=i,
                 )
             )
         return layers
 
     # ------------------------------------------------------------------------------ rendering
+    def clip_space(self, verts: Tensor, K, w2c, width: int, height: int) -> Tensor:
+        """World vertices (B, V, 3) -> clip space (B, V, 4) via w2c and `gl_projection(K)`."""
+        K = torch.as_tensor(np.asarray(K), dtype=torch.float64)
+        w2c = torch.as_tensor(np.asarray(w2c), dtype=torch.float32)
+        proj = torch.as_tensor(gl_projection(K, width, height), dtype=torch.float32)
+        q = verts @ w2c[:3, :3].T + w2c[:3, 3]
+        return torch.cat([q, torch.ones_like(q[..., :1])], -1) @ proj.T
+
     @torch.no_grad()
     def render(self, expression: Tensor, pose: Tensor, K, w2c) -> Frames:
         """expression (B, n_exp), pose (B, 15); K (3, 3) pixels (fx < 0), w2c (4, 4) -> Frames."""
         cfg, ss = self.cfg, self.cfg.supersample
         res = cfg.resolution
         H = W = res * ss
-        K = torch.as_tensor(np.asarray(K), dtype=torch.float64).clone()
-        K[:2] *= ss  # sub-pixel grid: pixel c covers sub-pixels [c*ss, (c+1)*ss)
+        Kss = np.array(K, dtype=np.float64)
+        Kss[:2] *= ss  # sub-pixel grid: pixel c covers sub-pixels [c*ss, (c+1)*ss)
         w2c = torch.as_tensor(np.asarray(w2c), dtype=torch.float32)
-        proj = torch.as_tensor(gl_projection(K, W, H), dtype=torch.float32)
         cam = torch.linalg.inv(w2c)[:3, 3]
         B = expression.shape[0]
-        rgbs, alphas, depths = [], [], []
-        head_cov = None
+        N = B * H * W
+        frags = []  # per layer: (flat pixel ids (P,), rgb (P, 3), alpha (P,), camera distance (P,))
         for layer in self.layer_meshes(expression, pose):
             verts = layer["verts"]
-            q = verts @ w2c[:3, :3].T + w2c[:3, 3]
-            clip = torch.cat([q, torch.ones_like(q[..., :1])], -1) @ proj.T
-            rast = raster.rasterize(clip.contiguous(), layer["faces"], (H, W))
-            tid = rast[..., 3].round().long()
-            cov = tid > 0
+            clip = self.clip_space(verts, Kss, w2c, W, H)
+            rast = rasterize_front(clip, verts, layer["faces"], cam, (H, W))
+            tid = rast[..., 3].round().long().reshape(-1)
+            pix = torch.nonzero(tid > 0).squeeze(1)
             normals = vertex_normals(verts, layer["faces"])
-            attr = torch.cat([layer["x_o"].expand(B, -1, -1), verts, normals, layer["edge"][None, :, None].expand(B, -1, 1)], -1)
-            ip = raster.interpolate(attr.contiguous(), rast, layer["faces"])[cov]  # (P, 10)
-            frame = torch.nonzero(cov)[:, 0]
+            attr = torch.cat([layer["x_o"].expand(B, -1, -1), verts, normals, layer["extra"].expand(B, -1, -1)], -1)
+            ip = raster.interpolate(attr.contiguous(), rast, layer["faces"]).reshape(N, -1)[pix]  # (P, 12)
+            frame = torch.div(pix, H * W, rounding_mode="floor")
             x_o, x_w = ip[:, 0:3], ip[:, 3:6]
             n = ip[:, 6:9] / ip[:, 6:9].norm(dim=1, keepdim=True).clamp_min(1e-9)
             view = x_w - cam
-            dist = view.norm(dim=1, keepdim=True)
-            view = view / dist.clamp_min(1e-9)
+            view = view / view.norm(dim=1, keepdim=True).clamp_min(1e-9)
             if layer["shell"] < 0:
-                region = self.face_region[tid[cov] - 1]
+                region = self.face_region[tid[pix] - 1]
                 albedo = app.head_albedo(
-                    x_o, region, expression[frame, self.brow].float(), self.landmarks, self.noise, self.region_names, cfg.wrinkle_strength
+                    x_o, region, ip[:, 9:12], expression[frame, self.brow].float(), self.landmarks, self.noise,
+                    self.region_names, cfg.wrinkle_strength,
                 )
                 ks, sh = app.specular_params(region, self.region_names)
                 rgb = app.shade(albedo, n, view, self.light, ks * cfg.specular, sh)
                 a = torch.ones(rgb.shape[0])
-                head_cov = cov
             else:
-                i, N = layer["shell"], self.shells.n_shells
-                a = app.hair_alpha(x_o, i, N, ip[:, 9], self.landmarks, self.noise, cfg.hair_strands)
-                albedo = app.hair_albedo(x_o, i, N, self.noise)
+                i, L = layer["shell"], self.shells.n_shells
+                a = app.hair_alpha(x_o, i, L, ip[:, 9], self.landmarks, self.noise, cfg.hair_strands)
+                albedo = app.hair_albedo(x_o, i, L, self.noise)
                 rgb = app.shade(albedo, n, view, self.light, torch.full_like(a, 0.5 * cfg.specular), torch.full_like(a, 30.0))
             z = -(x_w @ w2c[2, :3] + w2c[2, 3])  # camera distance along the view axis
-            rgb_l = torch.zeros(B, H, W, 3)
-            rgb_l[cov] = rgb
-            a_l = torch.zeros(B, H, W)
-            a_l[cov] = a
-            z_l = torch.full((B, H, W), float("inf"))
-            z_l[cov] = z
-            rgbs.append(rgb_l), alphas.append(a_l), depths.append(z_l)
-        head_depth = depths[0]
-        # per-pixel front-to-back "over" of the depth-sorted layer fragments
-        z = torch.stack(depths)
-        order = torch.argsort(z, dim=0)
-        a_s = torch.gather(torch.stack(alphas), 0, order)
-        rgb_s = torch.gather(torch.stack(rgbs), 0, order[..., None].expand(-1, -1, -1, -1, 3))
-        color = torch.zeros(B, H, W, 3)
-        trans = torch.ones(B, H, W)
-        for layer_rgb, layer_a in zip(rgb_s, a_s):
-            color += (trans * layer_a)[..., None] * layer_rgb
-            trans = trans * (1.0 - layer_a)
-        alpha = 1.0 - trans
-        down = lambda t: F.avg_pool2d(t, ss) if ss > 1 else t  # noqa: E731  (B, C, H, W)
-        color = down(color.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
-        alpha = down(alpha[:, None])[:, 0]
-        hc = head_cov.float()
-        head_alpha = down(hc[:, None])[:, 0]
-        zsum = down(torch.where(head_cov, head_depth, torch.zeros_like(head_depth))[:, None])[:, 0]
+            frags.append((pix, rgb, a, z))
+        color, alpha = composite(frags, N)
+        head_pix, _, _, head_z = frags[0]
+        head_cov = torch.zeros(N)
+        head_cov[head_pix] = 1.0
+        zsum = torch.zeros(N)
+        zsum[head_pix] = head_z
+        down = lambda t: (F.avg_pool2d(t, ss) if ss > 1 else t)  # noqa: E731  (B, C, H, W)
+        color = down(color.reshape(B, H, W, 3).permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        alpha = down(alpha.reshape(B, 1, H, W))[:, 0]
+        head_alpha = down(head_cov.reshape(B, 1, H, W))[:, 0]
+        zsum = down(zsum.reshape(B, 1, H, W))[:, 0]
         depth = torch.where(head_alpha >= 0.5, zsum / head_alpha.clamp_min(1e-9), torch.zeros_like(zsum))
-        bg = background(cfg, res, res)
-        image = color + (1.0 - alpha)[..., None] * bg
+        image = color + (1.0 - alpha)[..., None] * background(cfg, res, res)
         return Frames(image=image.clamp(0, 1), alpha=alpha.clamp(0, 1), head_alpha=head_alpha, depth=depth)
+
+
+def composite(frags: list[tuple[Tensor, Tensor, Tensor, Tensor]], n_pixels: int) -> tuple[Tensor, Tensor]:
+    """Front-to-back "over" of per-layer fragments, depth-sorted per pixel.
+
+    frags: per layer (pixel ids (P,), rgb (P, 3), alpha (P,), depth (P,)); at most one fragment
+    per layer and pixel. Returns premultiplied colour (n_pixels, 3) and alpha (n_pixels,).
+    """
+    L = len(frags)
+    covered = torch.zeros(n_pixels, dtype=torch.bool)
+    for pix, *_ in frags:
+        covered[pix] = True
+    U = torch.nonzero(covered).squeeze(1)  # work only where some layer is present
+    slot = torch.full((n_pixels,), -1, dtype=torch.long)
+    slot[U] = torch.arange(U.numel())
+    M = U.numel()
+    Z = torch.full((L, M), float("inf"))
+    A = torch.zeros(L, M)
+    C = torch.zeros(L, M, 3)
+    for l, (pix, rgb, a, z) in enumerate(frags):
+        j = slot[pix]
+        Z[l, j], A[l, j], C[l, j] = z, a, rgb
+    order = torch.argsort(Z, dim=0)
+    A = torch.gather(A, 0, order)
+    C = torch.gather(C, 0, order[..., None].expand(-1, -1, 3))
+    acc = torch.zeros(M, 3)
+    trans = torch.ones(M)
+    for l in range(L):
+        acc += (trans * A[l])[:, None] * C[l]
+        trans = trans * (1.0 - A[l])
+    color = torch.zeros(n_pixels, 3)
+    alpha = torch.zeros(n_pixels)
+    color[U] = acc
+    alpha[U] = 1.0 - trans
+    return color, alpha

@@ -60,9 +60,10 @@ def flame_params(intrinsics: list[float], frames: list[dict]) -> dict:
     return {"intrinsics": list(intrinsics), "shape_params": [0.0] * N_SHAPE_PARAMS, "frames": frames}
 
 
-def write_json(path: Path, obj) -> None:
+def write_json(path: Path, obj, indent: int | None = None) -> None:
+    """JSON file (compact unless indent is given: flame_params of 600 frames stays small)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=1))
+    path.write_text(json.dumps(obj, indent=indent, separators=None if indent else (",", ":")))
 
 
 def save_rgb(path: Path, image: np.ndarray) -> None:
