@@ -95,19 +95,18 @@ def expression_fields(p: np.ndarray, part: np.ndarray, lower_side: np.ndarray, j
     # lip_pucker: lips forward and together
     E[:, 2, col["lip_pucker"]] = 0.008 * lips
     E[:, 0, col["lip_pucker"]] = -0.35 * x * lips
-    # lip_funnel: lips forward, rounded opening at the centre
+    # lip_funnel: lips part into a rounded opening and flare a little (less forward than pucker)
     centre = gauss((x / 0.012) ** 2)
-    E[:, 2, col["lip_funnel"]] = 0.006 * lips
-    E[:, 1, col["lip_funnel"]] = 0.0035 * centre * (up_lip - low_lip)
-    E[:, 0, col["lip_funnel"]] = -0.15 * x * lips
-    # mouth_left / mouth_right: the mouth slides sideways, the leading corner pulls back
-    mouth = front * gauss((x / 0.03) ** 2 + ((y - f.y_mouth) / 0.02) ** 2)
-    E[:, 0, col["mouth_left"]] = 0.007 * mouth
-    E[:, 2, col["mouth_left"]] = -0.002 * cl
-    E[:, 1, col["mouth_left"]] = 0.0015 * cl
-    E[:, 0, col["mouth_right"]] = -0.007 * mouth
-    E[:, 2, col["mouth_right"]] = -0.002 * cr
-    E[:, 1, col["mouth_right"]] = -0.001 * cr
+    E[:, 2, col["lip_funnel"]] = 0.003 * lips
+    E[:, 1, col["lip_funnel"]] = 0.005 * centre * (up_lip - low_lip)
+    E[:, 0, col["lip_funnel"]] = -0.1 * x * lips * (1.0 - centre)
+    # mouth_left / mouth_right: the mouth slides sideways, the leading corner pulls back and up
+    # (left) or back and down (right), so the two are not mirror images of each other
+    for name, s, m, lift in (("mouth_left", 1, cl, 0.003), ("mouth_right", -1, cr, -0.002)):
+        mouth = front * gauss(((x - s * 0.01) / 0.025) ** 2 + ((y - f.y_mouth) / 0.016) ** 2)
+        E[:, 0, col[name]] = s * 0.005 * mouth
+        E[:, 2, col[name]] = -0.004 * m
+        E[:, 1, col[name]] = lift * m
     # brow_raise: brows and forehead skin up, upper lids open a little
     brow = front * gauss(((y - 0.036) / 0.013) ** 2 + (x / 0.05) ** 4)
     E[:, 1, col["brow_raise"]] = 0.007 * brow

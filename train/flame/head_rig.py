@@ -18,7 +18,7 @@ KINTREE = np.array([[2**32 - 1, 0, 1, 1, 1], [0, 1, 2, 3, 4]], dtype=np.int64)
 
 
 def sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -60.0, 60.0)))
 
 
 def gauss(d2):
@@ -28,24 +28,24 @@ def gauss(d2):
 def jaw_side(t_side: np.ndarray, x: np.ndarray, t_mouth: float, mouth_half_width: float) -> np.ndarray:
     """How much a skin vertex is 'below the mouth line' (0 above .. 1 below), smooth in space.
 
-    Sharp across the slit's centre (the lip rows are one virtual ring apart), broad beyond the
+    Sharp across the slit's centre (the lip rows are a virtual half ring apart), broad beyond the
     mouth corners so the cheeks blend between head and jaw.
     """
     r = np.abs(x) / mouth_half_width
-    tau = 0.03 + 0.27 * np.clip(r, 0.0, 2.5) ** 2
+    tau = 0.02 + 0.28 * np.clip(r, 0.0, 2.5) ** 2
     return sigmoid((t_side - t_mouth) / tau)
 
 
 def jaw_region(p: np.ndarray) -> np.ndarray:
     """(N,) the part of the lower face the jaw carries: in front of the hinge, above the throat."""
-    front = sigmoid((p[:, 2] - 0.0) / 0.012)
-    above_throat = sigmoid((p[:, 1] + 0.098) / 0.006)
+    front = sigmoid((p[:, 2] - 0.004) / 0.02)
+    above_throat = sigmoid((p[:, 1] + 0.098) / 0.012)
     return front * above_throat
 
 
 def root_weight(p: np.ndarray) -> np.ndarray:
     """Lower neck follows the root, upper neck and head the neck joint."""
-    return sigmoid((-0.118 - p[:, 1]) / 0.009)
+    return sigmoid((-0.125 - p[:, 1]) / 0.014)
 
 
 def skinning_weights(p: np.ndarray, jaw_w: np.ndarray, part: np.ndarray, eye_side: np.ndarray) -> np.ndarray:

@@ -51,7 +51,7 @@ class Surface:
     vertices: np.ndarray  # (V_s, 3)
     faces: np.ndarray  # (F_s, 3) counter-clockwise seen from outside
     t: np.ndarray  # (V_s,) profile parameter (0 crown .. T_MAX neck base)
-    t_side: np.ndarray  # (V_s,) t with the lip rows pushed one ring apart (for jaw weights)
+    t_side: np.ndarray  # (V_s,) t with the lip rows pushed half a ring apart (for jaw weights)
     phi: np.ndarray  # (V_s,) column angle, 0 at the front midline, +x for phi > 0
     base: np.ndarray  # (V_s, 3) positions before feature bumps
     upper_row: np.ndarray  # (L_u,) vertex ids of the upper-lip row, corner to corner (increasing x)
@@ -65,9 +65,9 @@ def _gauss(d2):
 
 
 def _ring_params(n_rings: int) -> np.ndarray:
-    """Ring t values: denser over the face (t in [3, 11.5]); one ring exactly at the mouth."""
+    """Ring t values: denser over the face (t in [3, 11.5]) and the neck; one ring exactly at the mouth."""
     fine = np.linspace(0.0, T_MAX, 4001)
-    dens = 1.0 + 2.6 * np.exp(-0.5 * ((fine - 7.2) / 2.6) ** 4)
+    dens = 1.0 + 2.6 * np.exp(-0.5 * ((fine - 7.2) / 2.6) ** 4) + 1.3 / (1.0 + np.exp(-(fine - 12.0) / 0.4))
     cdf = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(fine))])
     cdf /= cdf[-1]
     t = np.interp(np.linspace(0.0, 1.0, n_rings), cdf, fine)
@@ -111,10 +111,7 @@ def feature_offsets(p: np.ndarray) -> np.ndarray:
         d[:, 2] += front * 0.006 * _gauss(((x - sx * 0.013) / 0.005) ** 2 + ((y + 0.016) / 0.005) ** 2)
     # brow ridge and forehead
     d[:, 2] += front * 0.006 * _gauss(((y - 0.037) / 0.007) ** 2 + (x / 0.045) ** 2)
-    # eye sockets
-    for sx in (-1.0, 1.0):
-        d[:, 2] -= front * 0.011 * _gauss(((x - sx * EYE_XY[0]) / 0.0135) ** 2 + ((y - EYE_XY[1]) / 0.0085) ** 2)
-        # cheekbones
+    for sx in (-1.0, 1.0):  # cheekbones (the eye sockets are shaped around the eyeballs later)
         d[:, 2] += front * 0.005 * _gauss(((x - sx * 0.045) / 0.014) ** 2 + ((y + 0.004) / 0.012) ** 2)
     # lips (upper and lower bumps), philtrum groove, chin
     lip_x = _gauss((x / 0.019) ** 4)
@@ -135,7 +132,7 @@ def ear_mask(p: np.ndarray) -> np.ndarray:
     return np.exp(-((((y - 0.010) / 0.026) ** 2 + ((z + 0.014) / 0.013) ** 2) ** 2)) * (np.abs(p[:, 0]) > 0.03)
 
 
-def build_surface(n_rings: int = 62, n_cols: int = 64) -> Surface:
+def build_surface(n_rings: int = 64, n_cols: int = 64) -> Surface:
     t = _ring_params(n_rings)
     phi = _column_angles(n_cols)
     base = _base_positions(t, phi)  # (R, C, 3)
@@ -172,9 +169,9 @@ def build_surface(n_rings: int = 62, n_cols: int = 64) -> Surface:
     bottom = base[-1].mean(axis=0)
     pos[cap], tv[cap], ph[cap] = bottom, T_MAX, 0.0
     side = np.zeros(n)
-    side[ids[i_m, interior]] = -1.0  # upper lip row (virtually one ring higher)
+    side[ids[i_m, interior]] = -1.0  # upper lip row (virtually half a ring higher)
     side[lower_ids[interior]] = 1.0
-    t_side = tv + side * dt_face
+    t_side = tv + 0.5 * side * dt_face
 
     base_all = pos.copy()
     pos = pos + feature_offsets(pos)
@@ -198,21 +195,44 @@ def build_surface(n_rings: int = 62, n_cols: int = 64) -> Surface:
 
     upper_row = ids[i_m, j0 : j1 + 1]
     lower_row = lower_ids[j0 : j1 + 1]
-    eye_centres = _eye_centres(pos, ids)
+    eye_centres = _eye_centres(pos)
+    pos = _shape_eye_region(pos, eye_centres)
     return Surface(
         vertices=pos, faces=faces, t=tv, t_side=t_side, phi=ph, base=base_all,
         upper_row=upper_row, lower_row=lower_row, eye_centres=eye_centres, dt_face=dt_face,
     )
 
 
-def _eye_centres(pos: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Eyeball centres: behind the skin at EYE_XY so that the front ~1/3 shows through the socket."""
+def _eye_centres(pos: np.ndarray) -> np.ndarray:
+    """Eyeball centres (left +x first): the eyeball's front sits just behind the skin at EYE_XY."""
     out = []
     for sx in (1.0, -1.0):
         target = np.array([sx * EYE_XY[0], EYE_XY[1]])
         front = pos[pos[:, 2] > 0.03]
-        # skin depth at the eye position before the socket: interpolate from the socket rim
-        ring = front[np.abs(np.linalg.norm(front[:, :2] - target, axis=1) - 0.02) < 0.004]
-        z_rim = float(np.median(ring[:, 2]))
-        out.append([target[0], target[1], z_rim - EYE_RADIUS + 0.0035])
+        near = front[np.linalg.norm(front[:, :2] - target, axis=1) < 0.004]
+        out.append([target[0], target[1], float(near[:, 2].mean()) - 0.0005 - EYE_RADIUS])
     return np.array(out)
+
+
+EYE_OPENING = (0.0105, 0.0046)  # half-width, half-height of the almond-shaped lid opening
+LID_THICKNESS = 0.0012
+
+
+def _shape_eye_region(pos: np.ndarray, eye_centres: np.ndarray) -> np.ndarray:
+    """Lids wrap the eyeball (skin = sphere + lid thickness near the eye); inside the almond
+    opening the skin is pulled behind the eyeball so the eye shows through."""
+    pos = pos.copy()
+    for c in eye_centres:
+        dx, dy = pos[:, 0] - c[0], pos[:, 1] - c[1]
+        r2 = dx**2 + dy**2
+        front = pos[:, 2] > c[2]
+        z_sphere = c[2] + np.sqrt(np.clip(EYE_RADIUS**2 - r2, 0.0, None))
+        conform = front * np.exp(-0.5 * (r2 / 0.0085**2) ** 2)
+        pos[:, 2] += conform * (z_sphere + LID_THICKNESS - pos[:, 2])
+        w, h = EYE_OPENING
+        # almond: pointed at the corners, fuller above the centre line
+        hh = h * np.where(dy > 0, 1.0, 0.8) * np.sqrt(np.clip(1.0 - (dx / w) ** 2, 0.0, 1.0)) + 1e-4
+        ell = np.maximum(np.abs(dx) / w, np.abs(dy) / hh)
+        opening = front / (1.0 + np.exp(np.clip((ell - 1.0) / 0.08, -50.0, 50.0)))
+        pos[:, 2] -= opening * (LID_THICKNESS + 0.004)
+    return pos

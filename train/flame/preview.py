@@ -72,7 +72,13 @@ def _colours(model) -> np.ndarray:
     if model.vertex_regions is None:
         return np.tile(np.array([[200.0, 170.0, 150.0]]), (V, 1))
     table = np.array([REGION_COLOURS.get(n, (200, 200, 200)) for n in model.region_names], dtype=float)
-    return table[model.vertex_regions.numpy()]
+    col = table[model.vertex_regions.numpy()]
+    if "eyes" in model.region_names and model.vertex_uvs is not None:  # iris/pupil from the polar uv
+        eye = model.vertex_regions.numpy() == model.region_names.index("eyes")
+        r = np.linalg.norm(model.vertex_uvs.numpy() - 0.5, axis=1)
+        col[eye & (r < 0.09)] = (70, 110, 150)
+        col[eye & (r < 0.035)] = (15, 15, 15)
+    return col
 
 
 def _expr(model, name: str, value: float) -> torch.Tensor:

@@ -53,7 +53,7 @@ def build_procedural_head() -> dict:
 
     cav = mouth_cavity(skin, surf.upper_row, surf.lower_row, first_id=Vs)
     eyes = [eyeball(c, EYE_RADIUS) for c in surf.eye_centres]
-    up_teeth = teeth_arch(z_m - 0.0075, y_m + 0.011, y_m - 0.0015, 0.021, 0.022, 0.006)
+    up_teeth = teeth_arch(z_m - 0.0075, y_m + 0.011, y_m - 0.0035, 0.021, 0.022, 0.006)
     low_teeth = teeth_arch(z_m - 0.0095, y_m - 0.0105, y_m + 0.0005, 0.0195, 0.021, 0.0055)
 
     verts = [skin, cav.vertices]
@@ -84,6 +84,8 @@ def build_procedural_head() -> dict:
     shape = 0.5 - 0.5 * cav.extra["loop_side"] * np.sqrt(np.clip(1 - np.abs(cav.extra["loop_q"]) ** 4, 0, 1))
     depth = cav.extra["depth"][:-1].reshape(-1, L)
     blend = np.clip(depth / 0.008, 0.0, 1.0)
+    throat = np.clip((0.047 - depth) / 0.025, 0.0, 1.0)  # the back of the pocket is shared half/half
+    shape = 0.5 + (shape - 0.5) * throat
     lower[Vs : Vs + depth.size] = ((1 - blend) * loop_lower + blend * shape).reshape(-1)
     lower[Vs + depth.size] = 0.5
     lower[part == PART_TEETH_LOW] = 1.0
