@@ -102,8 +102,9 @@ def test_resize_scales_images_and_intrinsics(tmp_path):
 
 def test_legacy_pixel_intrinsics_and_4x4_world_mat(tmp_path):
     legacy = [v * 512 for v in INTR]  # pixels at 512^2 (cy > 1)
-    make_video(tmp_path, "old", ks=(1,), intrinsics=legacy, frames=[_frame(1, world_mat=[[1, 0, 0, 0.3], [0, 1, 0, 0], [0, 0, 1, -4], [0, 0, 0, 1]])])
-    make_video(tmp_path, "new", ks=(1,), frames=[_frame(1, world_mat=[[1, 0, 0, 0.3], [0, 1, 0, 0], [0, 0, 1, -4]])])
+    m34 = [[1, 0, 0, 0.3], [0, 1, 0, 0], [0, 0, 1, -4]]
+    make_video(tmp_path, "old", ks=(1,), intrinsics=legacy, frames=[_frame(1, world_mat=m34 + [[0, 0, 0, 1]])])
+    make_video(tmp_path, "new", ks=(1,), frames=[_frame(1, world_mat=m34)])
     s = read_subject(tmp_path, ["old", "new"], 1, (SIZE, SIZE), n_exp=50, progress=False)
     np.testing.assert_allclose(s.K[0], s.K[1])
     np.testing.assert_allclose(s.w2c[0], s.w2c[1])
@@ -269,6 +270,8 @@ def test_bad_file_path_and_duplicate_frames(tmp_path):
     vdir = make_video(tmp_path, "v")
     p = _edit_params(vdir, lambda o: o["frames"][0].update(file_path="./image/first"))
     _expect(p, "frames[0].file_path", _read(tmp_path))
+    _edit_params(vdir, lambda o: o["frames"][0].update(file_path="../../image/1"))
+    assert "relative to the video folder" in _expect(p, "frames[0].file_path", _read(tmp_path))
     _edit_params(vdir, lambda o: o["frames"][0].update(file_path="./image/2"))
     assert "appears twice" in _expect(p, "frames", _read(tmp_path))
 

@@ -103,6 +103,8 @@ def _frame_number(file_path, path: Path, field: str) -> tuple[int, str]:
     if not isinstance(file_path, str):
         raise _fail(path, field, f"must be a string like './image/17'; got {file_path!r}")
     p = PurePosixPath(file_path.replace("\\", "/"))
+    if p.is_absolute() or ".." in p.parts:
+        raise _fail(path, field, f"must be relative to the video folder; got {file_path!r}")
     if not p.name.isdigit() or int(p.name) < 1:
         raise _fail(path, field, f"basename must be a 1-based frame number; got {file_path!r}")
     return int(p.name), str(p.parent)
@@ -191,13 +193,11 @@ def read_flame_params(video_dir: Path, n_exp: int) -> dict:
         raise _fail(path, "frames", f"must be a list; got {type(frames).__name__}")
     if not frames:
         raise _fail(path, "frames", "empty video: no frames")
-    out = {k: [] for k in ("k", "world_mat", "expression", "pose", "bbox", "keypoints")}
-    image_dir = None
+    out = {k: [] for k in ("k", "image_dir", "world_mat", "expression", "pose", "bbox", "keypoints")}
     for i, fr in enumerate(frames):
         where = f"frames[{i}]"
         _check_keys(fr, path, where, FRAME_REQUIRED, FRAME_OPTIONAL)
         k, parent = _frame_number(fr["file_path"], path, f"{where}.file_path")
-        image_dir = image_dir or parent
         wm = _array(fr["world_mat"], path, f"{where}.world_mat", [(3, 4), (4, 4)])
         if wm.shape == (4, 4) and not np.allclose(wm[3], [0, 0, 0, 1]):
             raise _fail(path, f"{where}.world_mat", f"4x4 last row must be [0,0,0,1]; got {wm[3].tolist()}")
@@ -211,7 +211,8 @@ def read_flame_params(video_dir: Path, n_exp: int) -> dict:
         kp = None
         if "flame_keypoints" in fr:
             kp = _array(fr["flame_keypoints"], path, f"{where}.flame_keypoints", [(None, 2)])
-        for key, val in (("k", k), ("world_mat", wm), ("expression", expr[:n_exp]), ("pose", pose), ("bbox", bbox), ("keypoints", kp)):
+        values = {"k": k, "image_dir": parent, "world_mat": wm, "expression": expr[:n_exp], "pose": pose, "bbox": bbox}
+        for key, val in {**values, "keypoints": kp}.items():
             out[key].append(val)
     ks = out["k"]
     if len(set(ks)) != len(ks):
@@ -220,7 +221,7 @@ def read_flame_params(video_dir: Path, n_exp: int) -> dict:
     kps = out["keypoints"]
     if any(kp is not None for kp in kps) and len({None if kp is None else kp.shape for kp in kps}) != 1:
         raise _fail(path, "frames.flame_keypoints", "must be present in every frame with the same count")
-    out["intrinsics"], out["shape_params"], out["path"], out["image_dir"] = intr, shape, path, image_dir
+    out["intrinsics"], out["shape_params"], out["path"] = intr, shape, path
     return out
 
 
@@ -266,13 +267,12 @@ def read_subject(
     for video in videos:
         fp = read_flame_params(root / video, n_exp)
         keep = select_indices([k - 1 for k in fp["k"]], list(subsample) if not isinstance(subsample, int) else subsample)
-        mask_dir = _mask_dir(fp["image_dir"], fp["path"], "frames[0].file_path")
         K = intrinsics_from_normalized(fp["intrinsics"], W, H)
         if shape_params is None:
             shape_params = fp["shape_params"]
         for i, k in enumerate(fp["k"]):
             if keep[i]:
-                plan.append((video, fp, i, k, K, mask_dir))
+                plan.append((video, fp, i, k, K, _mask_dir(fp["image_dir"][i], fp["path"], f"frames[{i}].file_path")))
     if not plan:
         raise DatasetError(f"{root}: field 'subsample': selects no frame of videos {list(videos)} (subsample={subsample!r})")
     N = len(plan)
@@ -282,7 +282,7 @@ def read_subject(
     files = []
     for video, fp, i, k, _, mask_dir in plan:
         vdir = root / video
-        img_path = _find_image(vdir / fp["image_dir"], k, f"frames[{i}].file_path", fp["path"])
+        img_path = _find_image(vdir / fp["image_dir"][i], k, f"frames[{i}].file_path", fp["path"])
         files.append((img_path, _find_image(vdir / mask_dir, k, f"frames[{i}] mask", fp["path"])))
 
     def decode(n: int) -> None:
@@ -290,7 +290,8 @@ def read_subject(
         images[n], native_img = load_image(img_path, (H, W))
         mask, native_mask = load_mask(mask_path, (H, W))
         if native_img != native_mask:
-            raise _fail(mask_path, "mask", f"size {native_mask[1]}x{native_mask[0]} differs from image {img_path.name} {native_img[1]}x{native_img[0]}")
+            (mh, mw), (ih, iw) = native_mask, native_img
+            raise _fail(mask_path, "mask", f"size {mw}x{mh} differs from image {img_path.name} {iw}x{ih}")
         masks[n] = mask
 
     # PIL releases the GIL while decoding: a few threads keep the cores busy on big subjects

@@ -1,6 +1,7 @@
 """Reference (pure torch) vs nvdiffrast on the same inputs: errors and timings.
 
     python -m train.raster.parity --out runs/gpu/raster_parity.json   # needs CUDA + nvdiffrast
+    python -m train.raster.parity --cpu-bench                         # reference timings, CPU only
 
 Used by `tests/train/test_raster_parity.py` (which asserts tolerances) and
 `scripts/gpu/raster_parity.sh` (which writes the numbers for the report). The reference runs on
@@ -153,6 +154,30 @@ def timings() -> dict:
     }
 
 
+def cpu_bench(repeats: int = 5) -> dict:
+    """Reference timings on the CPU (median wall and process seconds) for the ~20k-face sphere."""
+    out = {"threads": torch.get_num_threads()}
+    for res in (64, 256, 512):
+        pos, tri = sphere_clip(res, 1, 7)
+        attr = torch.rand(pos.shape[1], 3)
+        walls, cpus = [], []
+        for _ in range(repeats):
+            t0, c0 = time.perf_counter(), time.process_time()
+            reference.rasterize(pos, tri, (res, res))
+            walls.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
+        p, a = pos.clone().requires_grad_(True), attr.clone().requires_grad_(True)
+        t0 = time.perf_counter()
+        reference.interpolate(a, reference.rasterize(p, tri, (res, res)), tri).sum().backward()
+        out[f"{res}px"] = {
+            "faces": int(tri.shape[0]),
+            "rasterize_wall_s": statistics.median(walls),
+            "rasterize_cpu_s": statistics.median(cpus),
+            "raster_interp_backward_wall_s": time.perf_counter() - t0,
+        }
+    return out
+
+
 def measure(seed: int = 0) -> dict:
     """All parity numbers (needs CUDA and nvdiffrast)."""
     from train.raster import nvdiff
@@ -183,8 +208,9 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here (and a .txt beside it)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cpu-bench", action="store_true", help="only time the reference on the CPU (no CUDA needed)")
     args = ap.parse_args(argv)
-    res = measure(args.seed)
+    res = cpu_bench() if args.cpu_bench else measure(args.seed)
     text = json.dumps(res, indent=1)
     print(text)
     if args.out:
