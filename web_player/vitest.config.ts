@@ -15,7 +15,6 @@ export default defineConfig({
           // one Chromium at a time: the machine has 2 shared cores
           pool: 'forks',
           poolOptions: { forks: { singleFork: true } },
-          fileParallelism: false,
         },
       },
     ],

@@ -66,6 +66,16 @@ export function quatToMat3(q: ArrayLike<number>, out = new Float64Array(9), at =
   return out;
 }
 
+/** Unit quaternion [x, y, z, w] -> axis-angle (3), angle in [0, pi]. */
+export function quatToAxisAngle(q: ArrayLike<number>): [number, number, number] {
+  let x = q[0], y = q[1], z = q[2], w = q[3];
+  if (w < 0) [x, y, z, w] = [-x, -y, -z, -w];
+  const s = Math.hypot(x, y, z);
+  if (s < 1e-12) return [0, 0, 0];
+  const angle = 2 * Math.atan2(s, w);
+  return [(x / s) * angle, (y / s) * angle, (z / s) * angle];
+}
+
 /** Row-major 3x3 rotation -> axis-angle (3), the inverse of `rodrigues` for angles < pi. */
 export function mat3ToAxisAngle(R: ArrayLike<number>, at = 0): [number, number, number] {
   const tr = R[at] + R[at + 4] + R[at + 8];

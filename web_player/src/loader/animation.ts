@@ -114,7 +114,7 @@ export function readAnimations(gltf: Gltf, jointNodes: number[], meshNodes: numb
       const r = resample(times, inT, vals, 4, true);
       for (let n = 0; n < N; n++) rotations.set(r.subarray(4 * n, 4 * n + 4), (n * 5 + q) * 4);
     });
-    let weights = new Float32Array(N * nTargets);
+    let weights: Float32Array = new Float32Array(N * nTargets);
     if (wch) {
       let vals = gltf.accessor(wch.s.output, `${field} weights output`).data;
       if (cubic(wch.s)) vals = Float32Array.from({ length: N * nTargets }, (_, k) => vals[(Math.floor(k / nTargets) * 3 + 1) * nTargets + (k % nTargets)]);

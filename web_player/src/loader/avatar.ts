@@ -44,6 +44,8 @@ export interface AvatarLayer {
   nTargets: number;
   posAtlas: AtlasImage;
   radAtlas: AtlasImage;
+  /** The glTF material's base colour (the plain textured-mesh look), when present. */
+  baseColor: DecodedImage | null;
 }
 
 export interface TrainingCamera {
@@ -161,7 +163,7 @@ export async function loadAvatar(data: ArrayBuffer | Uint8Array, source: string,
     onProgress(0.1 + (0.75 * i) / ext.layers.length, `layer ${i + 1}/${ext.layers.length}: geometry`);
     const mesh = doc.meshes?.[L.mesh];
     if (!mesh || !mesh.primitives?.length) gltf.fail(`${f}: mesh ${L.mesh} does not exist or has no primitive`);
-    const prim = mesh.primitives[0];
+    const prim = mesh!.primitives[0];
     if ((prim.mode ?? 4) !== 4) gltf.fail(`${f}: primitive mode ${prim.mode} is not TRIANGLES`);
     const need = (k: string) => {
       const a = prim.attributes[k];
@@ -173,7 +175,7 @@ export async function loadAvatar(data: ArrayBuffer | Uint8Array, source: string,
     for (const [k, a, w] of [['NORMAL', nrm, 3], ['TEXCOORD_0', uv, 2], ['JOINTS_0', jn, 4], ['WEIGHTS_0', wt, 4]] as const)
       if (a.count !== V || a.width !== w) gltf.fail(`${f}.${k}: ${a.count} x ${a.width} values; ${V} x ${w} expected`);
     if (prim.indices === undefined) gltf.fail(`${f}: the primitive has no indices`);
-    const indices = gltf.indices(prim.indices, `${f}.indices`);
+    const indices = gltf.indices(prim.indices!, `${f}.indices`);
     for (let k = 0; k < indices.length; k++) if (indices[k] >= V) gltf.fail(`${f}.indices: index ${indices[k]} >= vertex count ${V}`);
     const jointsArr = Uint32Array.from(jn.data);
     for (let k = 0; k < jointsArr.length; k++) if (jointsArr[k] >= nBones) gltf.fail(`${f}.JOINTS_0: bone ${jointsArr[k]} >= ${nBones}`);
@@ -199,10 +201,16 @@ export async function loadAvatar(data: ArrayBuffer | Uint8Array, source: string,
     const radAtlas = await img(L.radiance, `${f}.radiance`);
     if (posAtlas.count !== spec.dim_pos_feature) gltf.fail(`${f}.positionFeatures.channels is ${posAtlas.count}; shading.dim_pos_feature is ${spec.dim_pos_feature}`);
     if (radAtlas.count !== spec.num_texture_basis) gltf.fail(`${f}.radiance.bases is ${radAtlas.count}; shading.num_texture_basis is ${spec.num_texture_basis}`);
+    let baseColor: DecodedImage | null = null;
+    const bct = prim.material !== undefined ? doc.materials?.[prim.material]?.pbrMetallicRoughness?.baseColorTexture : undefined;
+    if (bct) {
+      const { bytes, mime } = gltf.imageBytes(gltf.textureImage(bct.index, `${f}.material`), `${f}.material`);
+      baseColor = await decodeImage(bytes, mime, `${source}: ${f}.material.baseColorTexture`);
+    }
     layers.push({
       name: L.name, level: L.level, opaque: L.opaque, vertexCount: V, indices,
       positions: pos.data, normals: nrm.data, uvs: uv.data, joints: jointsArr, weights: wt.data,
-      targets, nTargets, posAtlas, radAtlas,
+      targets, nTargets, posAtlas, radAtlas, baseColor,
     });
     meshNodes.push(L.node);
   }

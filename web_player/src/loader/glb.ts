@@ -33,7 +33,7 @@ export function parseGlb(data: ArrayBuffer | Uint8Array, where: string): GlbPart
   } catch (e) {
     throw new BundleError(`${where}: the JSON chunk is not valid JSON (${(e as Error).message})`);
   }
-  let bin = new Uint8Array(0);
+  let bin: Uint8Array = new Uint8Array(0);
   const at = 20 + jlen;
   if (at + 8 <= bytes.byteLength) {
     const blen = dv.getUint32(at, true);

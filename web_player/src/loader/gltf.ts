@@ -29,6 +29,7 @@ export interface GltfPrimitive {
   attributes: Record<string, number>;
   indices?: number;
   mode?: number;
+  material?: number;
   targets?: Record<string, number>[];
 }
 export interface GltfDocument {
@@ -46,6 +47,7 @@ export interface GltfDocument {
   textures?: { source?: number; sampler?: number; extensions?: Record<string, { source: number }> }[];
   animations?: { name?: string; samplers: { input: number; output: number; interpolation?: string }[]; channels: { sampler: number; target: { node?: number; path: string } }[] }[];
   cameras?: unknown[];
+  materials?: { name?: string; pbrMetallicRoughness?: { baseColorTexture?: { index: number } }; alphaMode?: string }[];
 }
 
 const WIDTH: Record<string, number> = { SCALAR: 1, VEC2: 2, VEC3: 3, VEC4: 4, MAT2: 4, MAT3: 9, MAT4: 16 };

@@ -126,6 +126,7 @@ export function asInts(vs: FieldValue[] | undefined): number[] {
 export function asFloats(vs: FieldValue[] | undefined): number[] {
   const out: number[] = [];
   for (const v of vs ?? []) {
+    if (v.wire === WIRE_VARINT) throw new ProtobufError('expected repeated floats; got a varint');
     const dv = new DataView(v.bytes.buffer, v.bytes.byteOffset, v.bytes.byteLength);
     if (v.wire === WIRE_I32) out.push(dv.getFloat32(0, true));
     else if (v.wire === WIRE_LEN) {
@@ -140,6 +141,7 @@ export function asFloats(vs: FieldValue[] | undefined): number[] {
 export function asDoubles(vs: FieldValue[] | undefined): number[] {
   const out: number[] = [];
   for (const v of vs ?? []) {
+    if (v.wire === WIRE_VARINT) throw new ProtobufError('expected repeated doubles; got a varint');
     const dv = new DataView(v.bytes.buffer, v.bytes.byteOffset, v.bytes.byteLength);
     if (v.wire === WIRE_I64) out.push(dv.getFloat64(0, true));
     else if (v.wire === WIRE_LEN) for (let i = 0; i + 8 <= v.bytes.byteLength; i += 8) out.push(dv.getFloat64(i, true));

@@ -1,0 +1,103 @@
+/** Upload one avatar layer: vertex arrays (VAO), indices, morph-target texture, atlases. */
+import type { AtlasImage, AvatarLayer, DecodedImage } from '../loader/avatar';
+
+export const MORPH_TEX_SHIFT = 11; // morph texture width 2048 texels
+
+export interface GpuLayer {
+  vao: WebGLVertexArrayObject;
+  buffers: WebGLBuffer[];
+  indexCount: number;
+  morphTex: WebGLTexture;
+  posAtlas: WebGLTexture;
+  radAtlas: WebGLTexture;
+  baseColor: WebGLTexture | null;
+  posGrid: Float32Array;
+  radGrid: Float32Array;
+  bytes: number;
+}
+
+export function imageTexture(gl: WebGL2RenderingContext, img: DecodedImage, linear = true): WebGLTexture {
+  if (!img.source) throw new Error('image was not decoded for the GPU');
+  const t = gl.createTexture()!;
+  gl.bindTexture(gl.TEXTURE_2D, t);
+  // data textures: row 0 <-> v = 0 (no flip), no premultiplication, no colour conversion
+  gl.pixelStorei(gl.UNPACK_FLIP_Y_WEBGL, false);
+  gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
+  gl.pixelStorei(gl.UNPACK_COLORSPACE_CONVERSION_WEBGL, gl.NONE);
+  gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+  gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE, img.source);
+  const f = linear ? gl.LINEAR : gl.NEAREST;
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, f);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, f);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+  return t;
+}
+
+function grid(a: AtlasImage): Float32Array {
+  return new Float32Array([a.grid[0], a.grid[1], a.tileSize[0], a.tileSize[1]]);
+}
+
+export function uploadLayer(gl: WebGL2RenderingContext, L: AvatarLayer, baseColor: DecodedImage | null): GpuLayer {
+  const vao = gl.createVertexArray()!;
+  gl.bindVertexArray(vao);
+  const buffers: WebGLBuffer[] = [];
+  let bytes = 0;
+  const attr = (loc: number, data: Float32Array | Uint16Array, size: number, integer = false) => {
+    const b = gl.createBuffer()!;
+    gl.bindBuffer(gl.ARRAY_BUFFER, b);
+    gl.bufferData(gl.ARRAY_BUFFER, data, gl.STATIC_DRAW);
+    gl.enableVertexAttribArray(loc);
+    if (integer) gl.vertexAttribIPointer(loc, size, gl.UNSIGNED_SHORT, 0, 0);
+    else gl.vertexAttribPointer(loc, size, gl.FLOAT, false, 0, 0);
+    buffers.push(b);
+    bytes += data.byteLength;
+  };
+  attr(0, L.positions, 3);
+  attr(1, L.normals, 3);
+  attr(2, L.uvs, 2);
+  attr(3, Uint16Array.from(L.joints), 4, true);
+  attr(4, L.weights, 4);
+  const ib = gl.createBuffer()!;
+  gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, ib);
+  gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, L.indices, gl.STATIC_DRAW);
+  buffers.push(ib);
+  bytes += L.indices.byteLength;
+  gl.bindVertexArray(null);
+
+  // morph deltas: texel (v * T + t) of a (2^SHIFT x rows) RGBA32F texture
+  const W = 1 << MORPH_TEX_SHIFT;
+  const n = Math.max(1, L.vertexCount * L.nTargets);
+  const rows = Math.ceil(n / W);
+  const data = new Float32Array(W * rows * 4);
+  for (let i = 0; i < L.vertexCount * L.nTargets; i++) {
+    data[4 * i] = L.targets[3 * i];
+    data[4 * i + 1] = L.targets[3 * i + 1];
+    data[4 * i + 2] = L.targets[3 * i + 2];
+  }
+  const morphTex = gl.createTexture()!;
+  gl.bindTexture(gl.TEXTURE_2D, morphTex);
+  gl.pixelStorei(gl.UNPACK_ALIGNMENT, 4);
+  gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA32F, W, rows, 0, gl.RGBA, gl.FLOAT, data);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+  bytes += data.byteLength;
+  return {
+    vao,
+    buffers,
+    indexCount: L.indices.length,
+    morphTex,
+    posAtlas: imageTexture(gl, L.posAtlas.image),
+    radAtlas: imageTexture(gl, L.radAtlas.image),
+    baseColor: baseColor ? imageTexture(gl, baseColor) : null,
+    posGrid: grid(L.posAtlas),
+    radGrid: grid(L.radAtlas),
+    bytes,
+  };
+}
+
+export function disposeLayer(gl: WebGL2RenderingContext, g: GpuLayer): void {
+  gl.deleteVertexArray(g.vao);
+  for (const b of g.buffers) gl.deleteBuffer(b);
+  for (const t of [g.morphTex, g.posAtlas, g.radAtlas, g.baseColor]) if (t) gl.deleteTexture(t);
+}
