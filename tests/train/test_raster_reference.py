@@ -146,6 +146,26 @@ def test_meshes_are_watertight_every_pixel_owned_by_exactly_one_triangle(jitter,
     assert (full[0, ..., 3] > 0).all()
 
 
+def test_centres_on_shared_edges_follow_nvdiffrast_tie_rule():
+    """cudaraster excludes an edge (wound to positive area) when dy > 0 or (dy == 0 and dx <= 0):
+    a centre on a shared vertical edge goes to the triangle at larger x (column), on a shared
+    horizontal edge to the triangle at larger y (row)."""
+    W = H = 16
+    xm = -1 + (2 * 7 + 1) / W  # centre of column 7 / row 7 (exact in float32)
+    # vertical edge x = xm from y=-0.9 to 0.9: left and right triangles, both windings
+    pts = [(xm, -0.9), (xm, 0.9), (-0.9, 0.0), (0.9, 0.0)]
+    for tri in ([[0, 1, 2], [0, 3, 1]], [[1, 0, 2], [3, 0, 1]]):
+        rast = raster.rasterize(_clip(pts).float(), torch.tensor(tri, dtype=torch.int32), (H, W), backend="torch")
+        col = rast[0, 2:14, 7, 3]
+        assert (col == 2).all(), col  # the right-hand triangle (id 2) owns column 7
+    # horizontal edge y = xm: lower-row and higher-row triangles
+    pts = [(-0.9, xm), (0.9, xm), (0.0, -0.9), (0.0, 0.9)]
+    tri = torch.tensor([[0, 1, 2], [1, 0, 3]], dtype=torch.int32)
+    rast = raster.rasterize(_clip(pts).float(), tri, (H, W), backend="torch")
+    row = rast[0, 7, 2:14, 3]
+    assert (row == 2).all(), row  # the triangle at larger y (rows > 7) owns row 7
+
+
 def test_batch_and_broadcast():
     xy = [(-0.7, -0.6), (0.8, -0.2), (0.0, 0.7)]
     p0 = _clip(xy).float()

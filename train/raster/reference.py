@@ -7,7 +7,7 @@ Runs anywhere torch runs (CPU included). Output layout and conventions are nvdif
 * Pixel (col, row) has its centre at NDC `x = -1 + (2 col + 1) / W`, `y = -1 + (2 row + 1) / H`:
   row 0 is NDC y = -1 (no vertical flip).
 * Coverage: vertices are snapped to a 1/16-pixel grid (as nvdiffrast's CUDA rasterizer does) and
-  edge functions are evaluated exactly in int64 with a top-left fill rule, so meshes are
+  edge functions are evaluated exactly in int64 with nvdiffrast's tie rule, so meshes are
   watertight: a pixel centre on a shared edge belongs to exactly one of the two triangles.
 * Depth test: nearest z/w wins; exact ties go to the lower triangle index.
 * Clipping: a pixel is drawn only where the interpolated z/w lies in [-1, 1] (what near/far
@@ -71,7 +71,7 @@ def _setup(pos: Tensor, tri: Tensor, H: int, W: int):
     Returns (pack (T,15) int64, rows (T,)): per triangle the exact int64 edge functions at the
     centre of its bbox's first pixel (x0, y0) (3) and their per-pixel steps along x (3) and y (3),
     x0, y0, the bbox width, and (bit-cast float64) the NDC depth at that pixel centre and its
-    per-row step; `rows` = bbox rows (0 = culled). Edge functions are pre-biased by the top-left
+    per-row step; `rows` = bbox rows (0 = culled). Edge functions are pre-biased by the fill
     rule, so a pixel centre is inside iff all three are >= 0.
     """
     B, F = pos.shape[0], tri.shape[0]
@@ -98,8 +98,9 @@ def _setup(pos: Tensor, tri: Tensor, H: int, W: int):
     cx0 = (x0 * _SUB + _SUB // 2)[:, None]
     cy0 = (y0 * _SUB + _SUB // 2)[:, None]
     e0 = dx * (cy0 - Y1) - dy * (cx0 - X1)  # (T,3) exact, at the first candidate centre
-    # top-left rule: a centre exactly on an edge counts only for "top" or "left" edges
-    bias = (~((dy > 0) | ((dy == 0) & (dx < 0)))).long()
+    # fill rule (nvdiffrast's cudaraster): with the triangle wound to positive area, a centre
+    # exactly on an edge is covered only if the edge has dy < 0, or dy == 0 and dx > 0
+    bias = ((dy > 0) | ((dy == 0) & (dx <= 0))).long()
     step_x, step_y = -dy * _SUB, dx * _SUB
     # depth is affine in screen space: z = sum_i e_i z_i / area (unbiased e)
     area_f = area.abs().clamp(min=1).double()
