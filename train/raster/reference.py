@@ -18,7 +18,9 @@ Runs anywhere torch runs (CPU included). Output layout and conventions are nvdif
 Gradients: visibility is piecewise constant (no gradient). For the winning triangle of each pixel
 the barycentrics are recomputed from `pos` with differentiable torch ops, so `u, v` carry
 gradients to the clip-space positions (x, y, w), and `interpolate` carries gradients to the
-attributes and through `u, v` to the positions. Like nvdiffrast, the z/w channel is detached.
+attributes and through `u, v` to the positions. Exactly as in nvdiffrast: `u, v` are clamped to
+[0, 1] in value while the gradient is that of the unclamped `a_i / (sum(a) + 1e-6)`, and the z/w
+channel (clamped to [-1, 1]) carries no gradient.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from torch import Tensor
 _SUB = 16  # subpixels per pixel (nvdiffrast: CR_SUBPIXEL_LOG2 = 4)
 _COORD_LIMIT = float(1 << 26)  # snapped coordinates are clamped here (keeps int64 products exact)
 _EMPTY = torch.iinfo(torch.int64).max
+_AREA_EPS = 1e-6  # nvdiffrast's epsilon on the clip-space area in its rasterize gradient
 DEFAULT_CHUNK = 1 << 21  # bbox pixels of the triangles processed at once (bounds memory)
 
 
@@ -196,7 +199,8 @@ def rasterize(pos: Tensor, tri: Tensor, resolution, *, chunk: int = DEFAULT_CHUN
     g = key[pix] & 0x7FFFFFFF  # b*F + f
     b, f = torch.div(g, F, rounding_mode="floor"), g % F
     col, row = pix % W, torch.div(pix, W, rounding_mode="floor") % H
-    # perspective-correct barycentrics at the pixel centre from homogeneous edge functions
+    # perspective-correct barycentrics at the pixel centre from homogeneous edge functions (the
+    # formulas of nvdiffrast's forward shader and gradient kernels)
     fx = ((2 * col + 1).to(dtype) / W - 1)[:, None]
     fy = ((2 * row + 1).to(dtype) / H - 1)[:, None]
     v = pos[b[:, None], tri[f]].to(dtype)  # (P,3,4), differentiable
@@ -204,11 +208,15 @@ def rasterize(pos: Tensor, tri: Tensor, resolution, *, chunk: int = DEFAULT_CHUN
     py = v[..., 1] - fy * v[..., 3]
     a = px.roll(-1, 1) * py.roll(-2, 1) - py.roll(-1, 1) * px.roll(-2, 1)  # (P,3)
     at = a.sum(1, keepdim=True)
-    tiny = torch.finfo(dtype).tiny
-    at = torch.where(at.abs() < tiny, torch.full_like(at, tiny), at)
-    bary = a / at
     with torch.no_grad():
-        zw = (bary * v[..., 2]).sum(1) / (bary * v[..., 3]).sum(1)
+        # values: exact, clamped to [0, 1] (centres just outside the unsnapped triangle)
+        tiny = torch.finfo(dtype).tiny
+        exact = (a / torch.where(at.abs() < tiny, torch.full_like(at, tiny), at)).clamp(0.0, 1.0)
+        zw = ((a * v[..., 2]).sum(1) / (a * v[..., 3]).sum(1)).clamp(-1.0, 1.0)
+        eps = torch.where(at < 0, -_AREA_EPS, _AREA_EPS)
+    # gradients: of the unclamped a / (at + 1e-6), as nvdiffrast's rasterize backward computes them
+    soft = a / (at + eps)
+    bary = soft + (exact - soft).detach()
     vals = torch.cat([bary[:, :2], zw[:, None], (f + 1).to(dtype)[:, None]], 1)
     rast = rast.index_put((pix,), vals)
     return rast.reshape(B, H, W, 4)
