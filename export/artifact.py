@@ -166,6 +166,10 @@ def save_artifact(art: Artifact, folder: str | os.PathLike, extras: dict[str, by
                 raise ValueError(f"extras path {rel!r} must be a relative path inside the artifact folder")
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
+        # mkdtemp makes the folder private (0700); an artifact is ordinary readable data
+        os.chmod(tmp, 0o755)
+        for path in tmp.rglob("*"):
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
         old = None
         if folder.exists():
             old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
