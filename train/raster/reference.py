@@ -31,6 +31,7 @@ from torch import Tensor
 _SUB = 16  # subpixels per pixel (nvdiffrast: CR_SUBPIXEL_LOG2 = 4)
 _COORD_LIMIT = float(1 << 26)  # snapped coordinates are clamped here (keeps int64 products exact)
 _EMPTY = torch.iinfo(torch.int64).max
+_DEPTH_SCALE = float(1 << 30)  # z/w in [-1, 1] -> integer depth in [0, 2^31]
 _AREA_EPS = 1e-6  # nvdiffrast's epsilon on the clip-space area in its rasterize gradient
 DEFAULT_CHUNK = 1 << 21  # bbox pixels of the triangles processed at once (bounds memory)
 
@@ -59,13 +60,6 @@ def check_pos_tri(pos: Tensor, tri: Tensor) -> tuple[Tensor, Tensor]:
     if tri.numel() and (int(tri.min()) < 0 or int(tri.max()) >= pos.shape[1]):
         raise ValueError(f"tri indices must lie in [0, {pos.shape[1]}); got [{int(tri.min())}, {int(tri.max())}]")
     return pos, tri
-
-
-def _float_key(z: Tensor) -> Tensor:
-    """float32 values -> int64 in [0, 2^32) with the same order (for an integer amin z-test)."""
-    bits = z.float().contiguous().view(torch.int32).long()
-    bits = torch.where(bits < 0, bits ^ 0x7FFFFFFF, bits)
-    return bits + (1 << 31)
 
 
 def _setup(pos: Tensor, tri: Tensor, H: int, W: int):
@@ -176,9 +170,15 @@ def _scan_chunk(pack: Tensor, rows: Tensor, tris: Tensor, F: int, H: int, W: int
     r = rowtab.index_select(0, pr)  # (N,4)
     zf = r[:, 2:4].contiguous().view(torch.float64)
     z = zf[:, 0] + zf[:, 1] * off
-    keep = (z >= -1) & (z <= 1)
-    key = (_float_key(z[keep]) << 31) | r[keep, 1]
-    out.scatter_reduce_(0, (r[:, 0] + off)[keep], key, reduce="amin", include_self=True)
+    pix = r[:, 0] + off
+    t = r[:, 1]
+    keep = (z >= -1) & (z <= 1)  # near/far clipping
+    if not bool(keep.all()):
+        z, pix, t = z[keep], pix[keep], t[keep]
+    # z-test key: depth quantised to 2^-30 (finer than float32 near 1) in the high bits, the
+    # triangle in the low 31 bits (equal depths -> lower triangle index wins)
+    key = (((z + 1.0) * _DEPTH_SCALE).long() << 31) | t
+    out.scatter_reduce_(0, pix, key, reduce="amin", include_self=True)
 
 
 def rasterize(pos: Tensor, tri: Tensor, resolution, *, chunk: int = DEFAULT_CHUNK) -> Tensor:
