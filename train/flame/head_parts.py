@@ -58,8 +58,11 @@ def _orient_outward(v: np.ndarray, faces: np.ndarray, centre: np.ndarray) -> np.
 
 
 def teeth_arch(front_z: float, y_gum: float, y_edge: float, half_width: float, depth: float,
-               thickness: float, n_arc: int = 25, n_sec: int = 8) -> Part:
+               thickness: float, curve: float = 0.0, n_arc: int = 25, n_sec: int = 8) -> Part:
     """A closed horseshoe slab (a row of teeth) between the gum line and the biting edge.
+
+    `curve` lifts the biting edge towards the gum at the back (the occlusal curve), so upper and
+    lower molars meet instead of overlapping.
 
     The arch runs x = half_width sin(s), z = front_z - depth (1 - cos s), s in [-1.25, 1.25];
     molars at the back are thicker and shorter; the biting edge is scalloped so individual
@@ -80,7 +83,8 @@ def teeth_arch(front_z: float, y_gum: float, y_edge: float, half_width: float, d
     verts, arc = [], []
     for k in range(n_arc):
         h = abs(y_gum - y_edge) * (1.0 - 0.25 * back[k] ** 2)
-        yy = y_edge + up * 0.5 * h * (1.0 + ey)
+        edge = y_edge + up * curve * back[k] ** 2
+        yy = edge + up * 0.5 * h * (1.0 + ey)
         off = 0.5 * thick[k] * ex
         yy = np.where(ey * up < -0.5, yy + up * scallop[k], yy)  # edge vertices between teeth recede
         verts.append(np.stack([cx[k] + off * nx[k], yy, cz[k] + off * nz[k]], -1))

@@ -32,7 +32,7 @@ def jaw_side(t_side: np.ndarray, x: np.ndarray, t_mouth: float, mouth_half_width
     mouth corners so the cheeks blend between head and jaw.
     """
     r = np.abs(x) / mouth_half_width
-    tau = 0.02 + 0.28 * np.clip(r, 0.0, 2.5) ** 2
+    tau = 0.02 + 0.28 * np.clip(r, 0.0, 1.4) ** 4
     return sigmoid((t_side - t_mouth) / tau)
 
 
@@ -40,7 +40,8 @@ def jaw_region(p: np.ndarray) -> np.ndarray:
     """(N,) the part of the lower face the jaw carries: in front of the hinge, above the throat."""
     front = sigmoid((p[:, 2] - 0.004) / 0.02)
     above_throat = sigmoid((p[:, 1] + 0.098) / 0.012)
-    return front * above_throat
+    below_cheeks = sigmoid((-0.015 - p[:, 1]) / 0.01)
+    return front * above_throat * below_cheeks
 
 
 def root_weight(p: np.ndarray) -> np.ndarray:

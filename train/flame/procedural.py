@@ -53,8 +53,9 @@ def build_procedural_head() -> dict:
 
     cav = mouth_cavity(skin, surf.upper_row, surf.lower_row, first_id=Vs)
     eyes = [eyeball(c, EYE_RADIUS) for c in surf.eye_centres]
-    up_teeth = teeth_arch(z_m - 0.0075, y_m + 0.011, y_m - 0.0035, 0.021, 0.022, 0.006)
-    low_teeth = teeth_arch(z_m - 0.0095, y_m - 0.0105, y_m + 0.0005, 0.0195, 0.021, 0.0055)
+    # upper incisors reach below the lip line, in front of the lower ones (overbite)
+    up_teeth = teeth_arch(z_m - 0.0075, y_m + 0.011, y_m - 0.0045, 0.021, 0.022, 0.006, curve=0.006)
+    low_teeth = teeth_arch(z_m - 0.0135, y_m - 0.0095, y_m + 0.002, 0.0185, 0.020, 0.0055, curve=0.004)
 
     verts = [skin, cav.vertices]
     faces = [surf.faces, cav.faces]
