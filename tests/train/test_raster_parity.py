@@ -58,4 +58,5 @@ def test_texture_parity(results):
 
 def test_reference_on_cuda_matches_reference_on_cpu(results):
     r = results["reference_cpu_vs_cuda"]
+    assert "error" not in r, r
     assert r["triangle_id_diff_frac"] == 0.0 and r["bary_max_abs"] <= 1e-5, r
