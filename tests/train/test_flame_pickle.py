@@ -187,3 +187,30 @@ def test_missing_file_and_bad_shapes(tmp_path):
     path.write_bytes(b"\x80\x02}q\x00(X\x01")  # truncated
     with pytest.raises(FlameModelError, match="not a readable FLAME pickle"):
         safe_load_flame_pickle(path)
+
+
+@pytest.mark.parametrize("protocol", [0, 1, 2])
+def test_chumpy_any_protocol_and_nested(tmp_path, fake_chumpy, protocol):
+    arrays = _arrays(5)
+    d = dict(arrays)
+    d["shapedirs"] = fake_chumpy(d["shapedirs"])
+    d["weights"] = fake_chumpy(0.0)
+    d["weights"].x = fake_chumpy(arrays["weights"])  # a Ch wrapping a Ch
+    buf = io.BytesIO()
+    _Py2Pickler(buf, protocol=protocol).dump(d)
+    path = tmp_path / "m.pkl"
+    path.write_bytes(buf.getvalue())
+    out = safe_load_flame_pickle(path)
+    np.testing.assert_array_equal(out["shapedirs"], arrays["shapedirs"])
+    np.testing.assert_array_equal(out["weights"], arrays["weights"])
+
+
+def test_chumpy_without_array_is_named(tmp_path, fake_chumpy):
+    arrays = _arrays(6)
+    ch = fake_chumpy(arrays["posedirs"])
+    del ch.x
+    arrays["posedirs"] = ch
+    path = tmp_path / "m.pkl"
+    path.write_bytes(pickle.dumps(arrays, protocol=2))
+    with pytest.raises(FlameModelError, match=r"m\.pkl: key 'posedirs' is a chumpy Ch without a stored array"):
+        safe_load_flame_pickle(path)

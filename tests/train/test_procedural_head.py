@@ -230,3 +230,33 @@ def test_load_procedural_uses_cache(model, tmp_path, monkeypatch):
     assert m.expression_names[:2] == ["jaw_open", "smile"] and m.vertex_regions is not None
     assert m.vertex_uvs.shape == (m.n_vertices, 2)
     torch.testing.assert_close(m.v_template.double(), model.v_template)
+
+
+def test_mirror_symmetric(head):
+    """The head is left/right symmetric: vertices, blink_left <-> blink_right, eye joints."""
+    from scipy.spatial import cKDTree
+
+    v = head["v_template"]
+    mirror = v * np.array([-1.0, 1.0, 1.0])
+    dist, idx = cKDTree(v).query(mirror)
+    assert dist.max() < 1e-9
+    names = head["hb_expression_names"]
+    E = head["shapedirs"][:, :, 300:]
+    bl, br = E[:, :, names.index("blink_left")], E[:, :, names.index("blink_right")]
+    np.testing.assert_allclose(br[idx] * np.array([-1.0, 1.0, 1.0]), bl, atol=1e-9)
+    assert np.abs(bl[v[:, 0] < -0.01]).max() < 1e-6  # the left blink leaves the right side alone
+    J = head["J_regressor"] @ v
+    np.testing.assert_allclose(J[4], J[3] * np.array([-1.0, 1.0, 1.0]), atol=1e-12)
+    np.testing.assert_allclose(J[:3, 0], 0.0, atol=1e-9)
+
+
+def test_landmarks_plausible(head):
+    v, lm = head["v_template"], head["hb_landmarks"]
+    p = v[lm]
+    # mirror pairs in iBUG order have mirrored x and equal y
+    for a, b in ((0, 16), (8, 8), (17, 26), (36, 45), (39, 42), (48, 54), (31, 35)):
+        assert abs(p[a, 0] + p[b, 0]) < 2e-3 and abs(p[a, 1] - p[b, 1]) < 2e-3, (a, b)
+    assert p[0, 0] < -0.05 and p[16, 0] > 0.05  # jaw starts on the subject's right (-x)
+    assert p[30, 2] > p[27, 2] and p[30, 2] > p[33, 2]  # nose tip sticks out
+    assert p[8, 1] < p[57, 1] < p[51, 1] < p[33, 1] < p[27, 1] < p[19, 1]  # chin < lips < nose < brows
+    assert (head["hb_part"][lm] == PART_SKIN).all()

@@ -61,7 +61,8 @@ def _blink(p, f: FaceFrame, k: int):
     region = gauss(((p[:, 0] - c[0]) / 0.016) ** 2 + ((p[:, 1] - c[1]) / 0.011) ** 2) * (p[:, 2] > c[2] - 0.004)
     out = (push * region)[:, None] * d / r[:, None]
     # the closed lid sags a little: the upper lid travels down most
-    out[:, 1] -= 0.002 * region * gauss(((p[:, 1] - c[1] - 0.008) / 0.005) ** 2)
+    lid = gauss(((p[:, 0] - c[0]) / 0.009) ** 2 + ((p[:, 1] - c[1] - 0.008) / 0.005) ** 2) * (p[:, 2] > c[2] - 0.004)
+    out[:, 1] -= 0.002 * lid
     return out
 
 

@@ -72,6 +72,8 @@ class MorphableModel(nn.Module):
         self.register_buffer("_regions", None if regions is None else torch.as_tensor(np.asarray(regions, dtype=np.int64)))
         uv = data.get("hb_uv")
         self.register_buffer("_uvs", None if uv is None else f32(uv))
+        parts = data.get("hb_part")
+        self.register_buffer("_parts", None if parts is None else torch.as_tensor(np.asarray(parts, dtype=np.int64)))
         lm = data.get("hb_landmarks")
         self.register_buffer("_landmarks", None if lm is None else torch.as_tensor(np.asarray(lm, dtype=np.int64)))
 
@@ -112,6 +114,12 @@ class MorphableModel(nn.Module):
     def vertex_uvs(self) -> Tensor | None:
         """(V, 2) smooth texture parametrisation in [0, 1] (procedural head only)."""
         return self._uvs
+
+    @property
+    def vertex_parts(self) -> Tensor | None:
+        """(V,) part per vertex (procedural head only): 0 skin, 3 eyeball, 4 upper teeth,
+        5 mouth cavity, 6 lower teeth (see train.flame.procedural)."""
+        return self._parts
 
     @property
     def landmarks(self) -> Tensor | None:

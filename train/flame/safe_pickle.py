@@ -38,9 +38,14 @@ class FlameModelError(ValueError):
 class ChumpyStandIn:
     """Stands in for chumpy's array classes; keeps the stored array (chumpy: `state['x']`)."""
 
-    def __init__(self, *args, **kwargs):  # NEWOBJ may pass arguments; they are not used
+    x = None  # NEWOBJ creates instances without __init__; BUILD then calls __setstate__
+
+    def __init__(self, *args, **kwargs):
         self.x = None
-        self.cls_name = type(self).__name__
+
+    @property
+    def cls_name(self) -> str:
+        return type(self).__name__
 
     def __setstate__(self, state):
         self.x = state.get("x") if isinstance(state, dict) else None
@@ -53,6 +58,7 @@ class SparseStandIn:
     """Stands in for scipy.sparse matrices; records their state for densification."""
 
     format_name = "csc"
+    state: dict = {}
 
     def __init__(self, *args, **kwargs):
         self.state = {}
@@ -135,9 +141,14 @@ class _RestrictedUnpickler(pickle.Unpickler):
 def _to_dense(value, where: str, key: str):
     """Stand-ins and numpy scalars -> ndarray; strings pass through."""
     if isinstance(value, ChumpyStandIn):
-        if value.x is None:
+        x = value.x
+        for _ in range(8):  # a Ch may wrap another Ch
+            if not isinstance(x, ChumpyStandIn):
+                break
+            x = x.x
+        if x is None or isinstance(x, ChumpyStandIn):
             raise FlameModelError(f"{where}: key '{key}' is a chumpy {value.cls_name} without a stored array")
-        return np.asarray(value.x)
+        return np.asarray(x)
     if isinstance(value, SparseStandIn):
         return _densify(value, where, key)
     if isinstance(value, (str, np.ndarray)):
