@@ -260,3 +260,23 @@ def test_landmarks_plausible(head):
     assert p[30, 2] > p[27, 2] and p[30, 2] > p[33, 2]  # nose tip sticks out
     assert p[8, 1] < p[57, 1] < p[51, 1] < p[33, 1] < p[27, 1] < p[19, 1]  # chin < lips < nose < brows
     assert (head["hb_part"][lm] == PART_SKIN).all()
+
+
+def test_forward_matches_reference_on_the_head(model, head):
+    from tests.train.test_flame_model import _reference_forward
+
+    rng = np.random.default_rng(3)
+    expr = rng.normal(size=16) * 0.7
+    pose = rng.normal(size=15) * 0.3
+    with torch.no_grad():
+        out = model(torch.tensor(expr)[None], torch.tensor(pose)[None])
+    ref_v, ref_pf, ref_j = _reference_forward(head, np.zeros(0), expr, pose, 16)
+    np.testing.assert_allclose(out.vertices[0].numpy(), ref_v, atol=1e-6)
+    np.testing.assert_allclose(out.joints[0].numpy(), ref_j, atol=1e-6)
+
+
+def test_more_coefficients_than_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("HEADBAKE_CACHE", str(tmp_path))
+    m = load_morphable_model("procedural", n_exp=50)
+    assert len(m.expression_names) == 50 and m.expression_names[16] == "unused_16"
+    assert m.shapedirs[:, :, 16:].abs().max() == 0

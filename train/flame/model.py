@@ -63,10 +63,14 @@ class MorphableModel(nn.Module):
         self.register_buffer("J_regressor", f32(np.asarray(data["J_regressor"], dtype=np.float64)))
         self.register_buffer("lbs_weights", f32(np.asarray(data["weights"], dtype=np.float64)))
         self.register_buffer("parents", torch.as_tensor(parents))
+        self.parent_list = parents.tolist()  # python copy: no device sync in forward
         self.n_exp = int(n_exp)
         self.ghostbone = bool(ghostbone)
         names = data.get("hb_expression_names")
-        self.expression_names: list[str] | None = list(names)[:n_exp] if names is not None else None
+        self.expression_names: list[str] | None = None
+        if names is not None:  # columns past the named ones are zero: name them so len == n_exp
+            names = list(names)[:n_exp]
+            self.expression_names = names + [f"unused_{i}" for i in range(len(names), n_exp)]
         self.region_names: list[str] | None = list(data["hb_region_names"]) if "hb_region_names" in data else None
         regions = data.get("hb_vertex_regions")
         self.register_buffer("_regions", None if regions is None else torch.as_tensor(np.asarray(regions, dtype=np.int64)))
@@ -135,7 +139,7 @@ class MorphableModel(nn.Module):
             raise ValueError(f"pose must have shape ({expression.shape[0]}, {N_POSE}); got {tuple(pose.shape)}")
         verts, pf, A, joints = lbs(
             expression, pose, self.v_template, self.shapedirs, self.posedirs,
-            self.J_regressor, self.parents, self.lbs_weights,
+            self.J_regressor, self.parent_list, self.lbs_weights,
         )
         if self.ghostbone:
             ghost = torch.eye(4, dtype=A.dtype, device=A.device).expand(A.shape[0], 1, 4, 4)
