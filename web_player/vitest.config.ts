@@ -9,6 +9,7 @@ export default defineConfig({
         test: {
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/browser/setup.ts'],
           environment: 'node',
           testTimeout: 240_000,
           hookTimeout: 300_000,

@@ -5,7 +5,8 @@
  */
 
 import { OnnxError, type OnnxModel } from './model';
-import { fromTensor, runGraph, type Alg, type Val } from './ops';
+import { fromTensor, runNode, type Alg, type Val } from './ops';
+import type { OnnxNode } from './model';
 
 const f32 = Math.fround;
 
@@ -73,7 +74,19 @@ export class OnnxRunner {
       }
       bound.set(info.name, { dims: v.dims.slice(), kind: 'float', data: Array.from(v.data, (x) => f32(x)) });
     }
-    const env = runGraph(numberAlg, this.model.nodes, bound, this.model.opset);
+    const env = bound;
+    for (const node of this.model.nodes) {
+      const ins = node.inputs.map((name) => {
+        if (name === '') return undefined;
+        const v = env.get(name);
+        if (!v) throw new OnnxError(`${this.where}: node '${node.name}' (${node.opType}) input '${name}' is not produced by any earlier node`);
+        return v;
+      });
+      const outs = fastNode(node, ins) ?? runNode(numberAlg, node, ins, this.model.opset);
+      node.outputs.forEach((name, i) => {
+        if (name && outs[i]) env.set(name, outs[i]);
+      });
+    }
     const out: Record<string, NamedArray> = {};
     for (const o of this.model.outputs) {
       const v = env.get(o.name);
@@ -82,4 +95,39 @@ export class OnnxRunner {
     }
     return out;
   }
+}
+
+/**
+ * Typed fast paths for the heavy operators of small MLPs (2-D Gemm / MatMul): plain index
+ * loops, no per-element closures. Returns null to fall back to the generic implementation.
+ */
+function fastNode(node: OnnxNode, ins: (Val<number> | undefined)[]): Val<number>[] | null {
+  if (node.opType !== 'Gemm' && node.opType !== 'MatMul') return null;
+  const a = ins[0], b = ins[1];
+  if (!a || !b || a.dims.length !== 2 || b.dims.length !== 2) return null;
+  const gemm = node.opType === 'Gemm';
+  const tA = gemm && node.attrs.transA === 1, tB = gemm && node.attrs.transB === 1;
+  const alpha = gemm ? ((node.attrs.alpha as number | undefined) ?? 1) : 1;
+  const beta = gemm ? ((node.attrs.beta as number | undefined) ?? 1) : 1;
+  const M = tA ? a.dims[1] : a.dims[0], K = tA ? a.dims[0] : a.dims[1];
+  const N = tB ? b.dims[0] : b.dims[1], K2 = tB ? b.dims[1] : b.dims[0];
+  if (K !== K2) return null;
+  const c = gemm ? ins[2] : undefined;
+  if (c && !(c.dims.length <= 2 && (c.dims.length === 0 || c.dims[c.dims.length - 1] === N || c.dims[c.dims.length - 1] === 1))) return null;
+  const A = a.data, B = b.data;
+  const out = new Array<number>(M * N);
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += (tA ? A[k * M + i] : A[i * K + k]) * (tB ? B[j * K + k] : B[k * N + j]);
+      let y = f32(s);
+      if (alpha !== 1) y = f32(y * alpha);
+      if (c) {
+        const cd = c.dims;
+        const ci = cd.length === 0 ? 0 : cd.length === 1 ? (cd[0] === 1 ? 0 : j) : (cd[0] === 1 ? 0 : i) * cd[1] + (cd[1] === 1 ? 0 : j);
+        y = f32(y + (beta === 1 ? c.data[ci] : f32(beta * c.data[ci])));
+      }
+      out[i * N + j] = y;
+    }
+  return [{ dims: [M, N], kind: 'float', data: out }];
 }

@@ -59,8 +59,18 @@ def main(argv=None) -> int:
         img = srgb_to_uint8(rgba[i, ..., :3])
         (args.out / f"ref_{f}.rgb").write_bytes(np.ascontiguousarray(img).tobytes())
         Image.fromarray(img).save(args.out / f"ref_{f}.png")
+    # the per-frame model through onnxruntime, for the player's JS interpreter
+    from export import hb_neural_shading as hbns
+    from export.gltf_read import load_document
+    from export.onnx_models import run_onnx
+
+    doc, bin_chunk = load_document(bundle)
+    ns = hbns.read(doc, bin_chunk, str(bundle))
+    f0 = frames[0]
+    theta = run_onnx(ns.frame_onnx, {"expression": seq["expression"][f0 : f0 + 1], "pose": seq["pose"][f0 : f0 + 1]})[0]
+    meta["theta"] = {"frame": f0, "values": theta.reshape(-1).tolist()}
     (args.out / "reference.json").write_text(json.dumps(meta, indent=1))
-    print(json.dumps(meta))
+    print(json.dumps({k: v for k, v in meta.items() if k != "theta"}))
     return 0
 
 

@@ -1,0 +1,38 @@
+/**
+ * Browser-test global setup: writes the synthetic test bundle and the Python reference renders
+ * (test/browser/reference_render.py through the repo's venv) once per run into test/.out/.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { REPO, ROOT } from './harness';
+
+export const OUT = path.join(ROOT, 'test', '.out');
+export const FRAMES = [0, 5, 11];
+
+function python(): string {
+  for (const p of [process.env.HB_PYTHON, path.join(REPO, '.venv', 'bin', 'python')]) if (p && existsSync(p)) return p;
+  throw new Error(`no Python with the repo installed: set HB_PYTHON or create ${path.join(REPO, '.venv')} (make venv)`);
+}
+
+export default function setup(project: TestProject): void {
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  const t0 = Date.now();
+  const r = spawnSync(python(), [path.join(ROOT, 'test', 'browser', 'reference_render.py'), OUT, '--frames', ...FRAMES.map(String)], {
+    cwd: REPO,
+    encoding: 'utf8',
+    env: { ...process.env, PYTHONWARNINGS: 'ignore' },
+  });
+  if (r.status !== 0) throw new Error(`reference_render.py failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  const meta = JSON.parse(readFileSync(path.join(OUT, 'reference.json'), 'utf8'));
+  console.log(`[browser tests] bundle + reference renders in ${((Date.now() - t0) / 1000).toFixed(1)} s (${JSON.stringify(meta.seconds)})`);
+  project.provide('hbOut', OUT);
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    hbOut: string;
+  }
+}
