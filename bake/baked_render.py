@@ -108,6 +108,11 @@ class BakedAvatar(nn.Module):
     def n_layers(self) -> int:
         return len(self.geometry)
 
+    def forward(self, expression: Tensor, pose: Tensor, K: Tensor, w2c: Tensor, width: int, height: int,
+                backend: str = "auto", background=(1.0, 1.0, 1.0)) -> Tensor:
+        """`render_baked(self, ...)`: rgba (B, H, W, 4), differentiable (for DDP wrapping)."""
+        return render_baked(self, expression, pose, K, w2c, width, height, backend, background)
+
     def to_artifact(self, template: Artifact, source: dict | None = None) -> Artifact:
         """Current textures (rounded to uint8) and FrameMLP written into a copy of `template`."""
         D, K = self.spec.dim_pos_feature, self.spec.num_texture_basis
