@@ -151,3 +151,17 @@ def test_joint_transforms_identity_and_pose_feature():
     assert pose_feature(rot).abs().max() == 0
     with pytest.raises(ValueError, match="topologically ordered"):
         joint_transforms(joints, rot, [-1, 2, 0, 1, 1])
+
+
+def test_per_vertex_bases_match_forward(small_flame):
+    path, _ = small_flame
+    model = load_morphable_model(path, n_exp=8, ghostbone=False).double()
+    psi = torch.randn(1, 8, dtype=torch.float64)
+    pose = 0.3 * torch.randn(1, 15, dtype=torch.float64)
+    out = model(psi, pose)
+    # spec 2.7 forward_pts with the per-vertex bases equals the model's forward pass
+    x = model.v_template + torch.einsum("vec,e->vc", model.expr_basis, psi[0])
+    x = x + torch.einsum("vpc,p->vc", model.pose_basis, out.pose_feature[0])
+    T = torch.einsum("vj,jkl->vkl", model.skin_weights, out.transforms[0])
+    y = (T[:, :3, :3] @ x[..., None])[..., 0] + T[:, :3, 3]
+    torch.testing.assert_close(y, out.vertices[0], atol=1e-10, rtol=1e-10)

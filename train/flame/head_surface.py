@@ -121,8 +121,11 @@ def feature_offsets(p: np.ndarray) -> np.ndarray:
     d[:, 2] -= front * 0.003 * _gauss((x / 0.02) ** 2 + ((y + 0.062) / 0.004) ** 2)  # labiomental fold
     d[:, 2] += front * 0.008 * _gauss((x / 0.017) ** 2 + ((y + 0.076) / 0.009) ** 2)
     # ears: flaps sticking out sideways, behind the jaw hinge
+    side = np.sign(x) * (np.abs(x) > 0.03)
     ear = np.exp(-((((y - 0.010) / 0.026) ** 2 + ((z + 0.014) / 0.013) ** 2) ** 2))
-    d[:, 0] += np.sign(x) * 0.017 * ear * (np.abs(x) > 0.03)
+    d[:, 0] += side * 0.017 * ear
+    # the concha: a bowl in front of the rim, opening towards the face
+    d[:, 0] -= side * 0.008 * _gauss(((y - 0.004) / 0.008) ** 2 + ((z + 0.009) / 0.0055) ** 2)
     return d
 
 

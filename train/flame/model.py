@@ -110,6 +110,16 @@ class MorphableModel(nn.Module):
         return torch.einsum("jv,vce->jce", self.J_regressor, self.shapedirs)
 
     @property
+    def pose_basis(self) -> Tensor:
+        """(V, 36, 3) per-vertex pose correctives (the artifact's `pose_basis` layout)."""
+        return self.posedirs.reshape(N_POSE_FEATURE, self.n_vertices, 3).transpose(0, 1)
+
+    @property
+    def expr_basis(self) -> Tensor:
+        """(V, n_exp, 3) per-vertex expression basis (the artifact's `expr_basis` layout)."""
+        return self.shapedirs.transpose(1, 2)
+
+    @property
     def vertex_regions(self) -> Tensor | None:
         """(V,) region index per vertex into `region_names` (procedural head only)."""
         return self._regions
