@@ -117,9 +117,9 @@ def skin_albedo(x: Tensor, noise: ValueNoise) -> Tensor:
     base = _rgb(SKIN, x).expand(x.shape[0], 3)
     blotch = noise.fbm(x, 3.0, octaves=2) - 0.5  # large patches: redder / paler
     mottle = noise(x @ _ROT1 + 3.7, 22.0) - 0.5
-    pores = 0.5 * (noise(x @ _ROT1 + 9.1, 75.0) + noise(x @ _ROT2 + 1.3, 75.0))
-    pores = _smoothstep(0.62, 0.78, pores)
-    c = base * (1.0 + 0.16 * mottle[:, None])
+    pores = 0.5 * (noise(x @ _ROT1 + 9.1, 110.0) + noise(x @ _ROT2 + 1.3, 110.0))
+    pores = _smoothstep(0.64, 0.8, pores)
+    c = base * (1.0 + 0.12 * mottle[:, None])
     c = c + blotch[:, None] * torch.tensor([0.09, -0.01, -0.03], dtype=x.dtype)
     return c * (1.0 - 0.16 * pores[:, None])
 
@@ -209,7 +209,7 @@ def _teeth(p: Tensor, lm: Landmarks) -> Tensor:
     """Teeth: ivory with darker gaps every few degrees around the mouth centre."""
     c = lm.mouth_center.to(p)
     ang = torch.atan2(p[:, 0] - c[0], p[:, 2] - c[2] + 0.15)
-    gap = _smoothstep(0.8, 0.97, torch.cos(ang * 18.0).abs())
+    gap = _smoothstep(0.75, 0.95, torch.cos(ang * 11.0).abs())
     return _rgb(TEETH, p) * (1.0 - 0.35 * (1.0 - gap))[:, None] * (0.93 + 0.07 * gap)[:, None]
 
 

@@ -21,9 +21,9 @@ class SynthConfig:
     """Clock of the motion generator (frames per second); lower it to pack more motion into few frames."""
     focal: float = 3.2
     """Normalised focal length |fx| = fy (pixels / resolution); written with negative fx."""
-    camera_translation: tuple[float, float, float] = (0.02, -0.18, -4.0)
+    camera_translation: tuple[float, float, float] = (0.02, -0.06, -4.0)
     """world_mat translation t of the training videos (camera centre = -t)."""
-    test_camera_translation: tuple[float, float, float] = (-0.03, -0.19, -4.15)
+    test_camera_translation: tuple[float, float, float] = (-0.03, -0.07, -4.15)
     """world_mat translation t of the test videos."""
     supersample: int = 2
     """Render at supersample x resolution per axis and box-filter down (anti-aliased, soft edges)."""

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from train import raster
-from train.conventions import gl_projection
+from train.conventions import gl_projection, project
 from train.synth import appearance as app
 from train.synth.config import SynthConfig
 from train.synth.hair import HairShells, build_hair_shells, vertex_normals
@@ -61,18 +63,54 @@ def front_facing(verts: Tensor, faces: Tensor, cam: Tensor) -> Tensor:
     return (n * (cam - a)).sum(-1) > 0
 
 
-def rasterize_front(clip: Tensor, verts: Tensor, faces: Tensor, cam: Tensor, resolution: tuple[int, int]) -> Tensor:
-    """Rasterize only front-facing triangles, frame by frame -> rast (B, H, W, 4) whose triangle
-    ids (channel 3, id + 1) index the full `faces` list."""
+def layer_fragments(
+    verts: Tensor, faces: Tensor, attr: Tensor, K, w2c: Tensor, size: tuple[int, int]
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Visible fragments of one layer: its nearest front-facing triangle per pixel.
+
+    verts (B, V, 3) world; faces (F, 3); attr (B, V, C) per-vertex data to interpolate; K (3, 3)
+    pixels, w2c (4, 4), size (H, W) of the whole image. Each frame is rasterized only over the
+    bounding box of its projection (same pixel grid, principal point shifted), which keeps the
+    dense buffers of the rasterizer small.
+    Returns flat pixel ids b*H*W + row*W + col (P,), triangle ids into `faces` (P,), attr (P, C).
+    """
+    H, W = size
+    K = np.asarray(K, dtype=np.float64)
+    cam = torch.linalg.inv(w2c)[:3, 3]
     keep = front_facing(verts, faces, cam)
-    out = []
-    for b in range(clip.shape[0]):
+    Kt = torch.as_tensor(K, dtype=torch.float32)
+    pix, tid, vals = [], [], []
+    for b in range(verts.shape[0]):
         idx = torch.nonzero(keep[b]).squeeze(1)
-        r = raster.rasterize(clip[b : b + 1].contiguous(), faces[idx], resolution)
-        tid = r[..., 3].round().long()
-        full = torch.where(tid > 0, idx[(tid - 1).clamp_min(0)] + 1, torch.zeros_like(tid))
-        out.append(torch.cat([r[..., :3], full[..., None].to(r.dtype)], -1))
-    return torch.cat(out)
+        if idx.numel() == 0:
+            continue
+        f = faces[idx]
+        uv = project(verts[b, torch.unique(f.long())], Kt, w2c)
+        x0, y0 = (int(max(0, math.floor(float(uv[:, i].min())) - 1)) for i in (0, 1))
+        x1, y1 = int(min(W, math.ceil(float(uv[:, 0].max())) + 1)), int(min(H, math.ceil(float(uv[:, 1].max())) + 1))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        Kc = K.copy()
+        Kc[0, 2] -= x0
+        Kc[1, 2] -= y0
+        clip = clip_space(verts[b : b + 1], Kc, w2c, x1 - x0, y1 - y0)
+        r = raster.rasterize(clip, f, (y1 - y0, x1 - x0))
+        t = r[0, ..., 3].round().long()
+        rows, cols = torch.nonzero(t > 0, as_tuple=True)
+        ip = raster.interpolate(attr[b : b + 1].contiguous(), r, f)[0]
+        pix.append(b * H * W + (rows + y0) * W + cols + x0)
+        tid.append(idx[t[rows, cols] - 1])
+        vals.append(ip[rows, cols])
+    if not pix:
+        return torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long), torch.zeros(0, attr.shape[-1])
+    return torch.cat(pix), torch.cat(tid), torch.cat(vals)
+
+
+def clip_space(verts: Tensor, K, w2c: Tensor, width: int, height: int) -> Tensor:
+    """World vertices (B, V, 3) -> clip space (B, V, 4) via w2c and `gl_projection(K)`."""
+    proj = torch.as_tensor(gl_projection(np.asarray(K, dtype=np.float64), width, height), dtype=torch.float32)
+    q = verts @ w2c[:3, :3].T + w2c[:3, 3]
+    return (torch.cat([q, torch.ones_like(q[..., :1])], -1) @ proj.T).contiguous()
 
 
 def background(cfg: SynthConfig, height: int, width: int) -> Tensor:
@@ -135,14 +173,6 @@ class SubjectRenderer:
         return layers
 
     # ------------------------------------------------------------------------------ rendering
-    def clip_space(self, verts: Tensor, K, w2c, width: int, height: int) -> Tensor:
-        """World vertices (B, V, 3) -> clip space (B, V, 4) via w2c and `gl_projection(K)`."""
-        K = torch.as_tensor(np.asarray(K), dtype=torch.float64)
-        w2c = torch.as_tensor(np.asarray(w2c), dtype=torch.float32)
-        proj = torch.as_tensor(gl_projection(K, width, height), dtype=torch.float32)
-        q = verts @ w2c[:3, :3].T + w2c[:3, 3]
-        return torch.cat([q, torch.ones_like(q[..., :1])], -1) @ proj.T
-
     @torch.no_grad()
     def render(self, expression: Tensor, pose: Tensor, K, w2c) -> Frames:
         """expression (B, n_exp), pose (B, 15); K (3, 3) pixels (fx < 0), w2c (4, 4) -> Frames."""
@@ -158,20 +188,16 @@ class SubjectRenderer:
         frags = []  # per layer: (flat pixel ids (P,), rgb (P, 3), alpha (P,), camera distance (P,))
         for layer in self.layer_meshes(expression, pose):
             verts = layer["verts"]
-            clip = self.clip_space(verts, Kss, w2c, W, H)
-            rast = rasterize_front(clip, verts, layer["faces"], cam, (H, W))
-            tid = rast[..., 3].round().long().reshape(-1)
-            pix = torch.nonzero(tid > 0).squeeze(1)
             normals = vertex_normals(verts, layer["faces"])
             attr = torch.cat([layer["x_o"].expand(B, -1, -1), verts, normals, layer["extra"].expand(B, -1, -1)], -1)
-            ip = raster.interpolate(attr.contiguous(), rast, layer["faces"]).reshape(N, -1)[pix]  # (P, 12)
+            pix, tid, ip = layer_fragments(verts, layer["faces"], attr, Kss, w2c, (H, W))  # ip (P, 12)
             frame = torch.div(pix, H * W, rounding_mode="floor")
             x_o, x_w = ip[:, 0:3], ip[:, 3:6]
             n = ip[:, 6:9] / ip[:, 6:9].norm(dim=1, keepdim=True).clamp_min(1e-9)
             view = x_w - cam
             view = view / view.norm(dim=1, keepdim=True).clamp_min(1e-9)
             if layer["shell"] < 0:
-                region = self.face_region[tid[pix] - 1]
+                region = self.face_region[tid]
                 albedo = app.head_albedo(
                     x_o, region, ip[:, 9:12], expression[frame, self.brow].float(), self.landmarks, self.noise,
                     self.region_names, cfg.wrinkle_strength,
@@ -209,10 +235,18 @@ def composite(frags: list[tuple[Tensor, Tensor, Tensor, Tensor]], n_pixels: int)
     per layer and pixel. Returns premultiplied colour (n_pixels, 3) and alpha (n_pixels,).
     """
     L = len(frags)
-    covered = torch.zeros(n_pixels, dtype=torch.bool)
+    count = torch.zeros(n_pixels, dtype=torch.int8)
     for pix, *_ in frags:
-        covered[pix] = True
-    U = torch.nonzero(covered).squeeze(1)  # work only where some layer is present
+        count[pix] += 1
+    color = torch.zeros(n_pixels, 3)
+    alpha = torch.zeros(n_pixels)
+    for pix, rgb, a, _ in frags:  # pixels one layer covers alone need no sorting
+        one = count[pix] == 1
+        color[pix[one]] = a[one, None] * rgb[one]
+        alpha[pix[one]] = a[one]
+    U = torch.nonzero(count > 1).squeeze(1)
+    if U.numel() == 0:
+        return color, alpha
     slot = torch.full((n_pixels,), -1, dtype=torch.long)
     slot[U] = torch.arange(U.numel())
     M = U.numel()
@@ -221,7 +255,8 @@ def composite(frags: list[tuple[Tensor, Tensor, Tensor, Tensor]], n_pixels: int)
     C = torch.zeros(L, M, 3)
     for l, (pix, rgb, a, z) in enumerate(frags):
         j = slot[pix]
-        Z[l, j], A[l, j], C[l, j] = z, a, rgb
+        m = j >= 0
+        Z[l, j[m]], A[l, j[m]], C[l, j[m]] = z[m], a[m], rgb[m]
     order = torch.argsort(Z, dim=0)
     A = torch.gather(A, 0, order)
     C = torch.gather(C, 0, order[..., None].expand(-1, -1, 3))
@@ -230,8 +265,6 @@ def composite(frags: list[tuple[Tensor, Tensor, Tensor, Tensor]], n_pixels: int)
     for l in range(L):
         acc += (trans * A[l])[:, None] * C[l]
         trans = trans * (1.0 - A[l])
-    color = torch.zeros(n_pixels, 3)
-    alpha = torch.zeros(n_pixels)
     color[U] = acc
     alpha[U] = 1.0 - trans
     return color, alpha
