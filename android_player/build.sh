@@ -97,7 +97,9 @@ STAGE="$BUILD/stage"
 rm -rf "$STAGE"
 mkdir -p "$STAGE/assets/player" "$STAGE/assets/bundle" "$STAGE/dex"
 cp -R "$PLAYER/." "$STAGE/assets/player/"
-cp "$BUNDLE" "$STAGE/assets/bundle/$(basename "$BUNDLE")"
+# the name travels in a URL (?bundle=) and is shown by the player: keep it to [A-Za-z0-9._-]
+bundle_name="$(basename "$BUNDLE" | LC_ALL=C sed 's/[^A-Za-z0-9._-]/_/g')"
+cp "$BUNDLE" "$STAGE/assets/bundle/$bundle_name"
 log "player: ${PLAYER#"$ROOT/"} ($(find "$STAGE/assets/player" -type f | wc -l) files); bundle: ${BUNDLE#"$ROOT/"}"
 
 log "smali -> classes.dex"
