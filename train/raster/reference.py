@@ -36,6 +36,19 @@ _AREA_EPS = 1e-6  # nvdiffrast's epsilon on the clip-space area in its rasterize
 DEFAULT_CHUNK = 1 << 21  # bbox pixels of the triangles processed at once (bounds memory)
 
 
+def _sum3(x: Tensor) -> Tensor:
+    """x (N,3,...) -> x[:,0] + x[:,1] + x[:,2]."""
+    return x[:, 0] + x[:, 1] + x[:, 2]
+
+
+def _min3(x: Tensor) -> Tensor:
+    return torch.minimum(torch.minimum(x[:, 0], x[:, 1]), x[:, 2])
+
+
+def _max3(x: Tensor) -> Tensor:
+    return torch.maximum(torch.maximum(x[:, 0], x[:, 1]), x[:, 2])
+
+
 def _resolution(resolution) -> tuple[int, int]:
     if isinstance(resolution, int):
         resolution = (resolution, resolution)
@@ -74,7 +87,9 @@ def _setup(pos: Tensor, tri: Tensor, H: int, W: int):
     B, F = pos.shape[0], tri.shape[0]
     v = pos[:, tri].reshape(B * F, 3, 4)  # (T,3,4)
     w = v[..., 3]
-    ok = (w > 0).all(-1) & torch.isfinite(v).all(-1).all(-1)
+    # (small-dim reductions like .all(-1)/.sum(1) are very slow on CPU torch: columns instead)
+    s4 = _sum3(v)  # (T,4): non-finite if any coordinate is
+    ok = (w[:, 0] > 0) & (w[:, 1] > 0) & (w[:, 2] > 0) & torch.isfinite(s4[:, 0] + s4[:, 1] + s4[:, 2] + s4[:, 3])
     rcp = 1.0 / torch.where(w > 0, w, torch.ones_like(w))
     # snap like nvdiffrast: (x * (1/w)) * (size * 8) rounded to nearest-even (same float ops, so
     # the same subpixel grid), then the origin moved to the viewport corner
@@ -82,10 +97,10 @@ def _setup(pos: Tensor, tri: Tensor, H: int, W: int):
     Y = torch.round((v[..., 1] * rcp * float(H * _SUB // 2)).clamp(-_COORD_LIMIT, _COORD_LIMIT)).long() + H * _SUB // 2
     zw = (v[..., 2] * rcp).double()  # (T,3) NDC depth
     # candidate pixel range: centres 16 i + 8 inside the snapped bbox
-    x0 = torch.div(X.min(1).values - _SUB // 2 + _SUB - 1, _SUB, rounding_mode="floor").clamp(0, W)
-    x1 = torch.div(X.max(1).values - _SUB // 2, _SUB, rounding_mode="floor").clamp(-1, W - 1)
-    y0 = torch.div(Y.min(1).values - _SUB // 2 + _SUB - 1, _SUB, rounding_mode="floor").clamp(0, H)
-    y1 = torch.div(Y.max(1).values - _SUB // 2, _SUB, rounding_mode="floor").clamp(-1, H - 1)
+    x0 = torch.div(_min3(X) - _SUB // 2 + _SUB - 1, _SUB, rounding_mode="floor").clamp(0, W)
+    x1 = torch.div(_max3(X) - _SUB // 2, _SUB, rounding_mode="floor").clamp(-1, W - 1)
+    y0 = torch.div(_min3(Y) - _SUB // 2 + _SUB - 1, _SUB, rounding_mode="floor").clamp(0, H)
+    y1 = torch.div(_max3(Y) - _SUB // 2, _SUB, rounding_mode="floor").clamp(-1, H - 1)
     # edge i runs from vertex i+1 to vertex i+2: e_i(P) = dx_i (Py - Y_{i+1}) - dy_i (Px - X_{i+1})
     X1, X2, Y1, Y2 = X.roll(-1, 1), X.roll(-2, 1), Y.roll(-1, 1), Y.roll(-2, 1)
     dx, dy = X2 - X1, Y2 - Y1
@@ -101,12 +116,12 @@ def _setup(pos: Tensor, tri: Tensor, H: int, W: int):
     step_x, step_y = -dy * _SUB, dx * _SUB
     # depth is affine in screen space: z = sum_i e_i z_i / area (unbiased e)
     area_f = area.abs().clamp(min=1).double()
-    z0 = (e0.double() * zw).sum(1) / area_f
-    zx = (step_x.double() * zw).sum(1) / area_f
-    zy = (step_y.double() * zw).sum(1) / area_f
+    z0 = _sum3(e0.double() * zw) / area_f
+    zx = _sum3(step_x.double() * zw) / area_f
+    zy = _sum3(step_y.double() * zw) / area_f
     zp = torch.stack([z0, zx, zy], 1).contiguous().view(torch.int64)
     ok &= area != 0
-    ok &= ~((zw < -1).all(-1) | (zw > 1).all(-1))
+    ok &= (_max3(zw) >= -1) & (_min3(zw) <= 1)
     bw = (x1 - x0 + 1).clamp(min=0)
     rows = (y1 - y0 + 1).clamp(min=0) * (bw > 0) * ok
     pack = torch.cat([e0 - bias, step_x, step_y, x0[:, None], y0[:, None], bw[:, None], zp], 1)
@@ -207,12 +222,12 @@ def rasterize(pos: Tensor, tri: Tensor, resolution, *, chunk: int = DEFAULT_CHUN
     px = v[..., 0] - fx * v[..., 3]
     py = v[..., 1] - fy * v[..., 3]
     a = px.roll(-1, 1) * py.roll(-2, 1) - py.roll(-1, 1) * px.roll(-2, 1)  # (P,3)
-    at = a.sum(1, keepdim=True)
+    at = _sum3(a)[:, None]
     with torch.no_grad():
         # values: exact, clamped to [0, 1] (centres just outside the unsnapped triangle)
         tiny = torch.finfo(dtype).tiny
         exact = (a / torch.where(at.abs() < tiny, torch.full_like(at, tiny), at)).clamp(0.0, 1.0)
-        zw = ((a * v[..., 2]).sum(1) / (a * v[..., 3]).sum(1)).clamp(-1.0, 1.0)
+        zw = (_sum3(a * v[..., 2]) / _sum3(a * v[..., 3])).clamp(-1.0, 1.0)
         eps = torch.where(at < 0, -_AREA_EPS, _AREA_EPS)
     # gradients: of the unclamped a / (at + 1e-6), as nvdiffrast's rasterize backward computes them
     soft = a / (at + eps)
