@@ -155,8 +155,7 @@ def read_bundle(path: str | os.PathLike) -> Artifact:
         wts = acc(a["WEIGHTS_0"], f"{w}.WEIGHTS_0")
         dense_w = expand_weights(joints, wts, J)
         tg = [acc(t["POSITION"], f"{w}.targets[{k}]") for k, t in enumerate(prim["targets"])]
-        fold = skinning.joint_fold_offsets(dense_w, ns.joints_expr_basis, ghost)
-        expr = np.stack([tg[e] - fold[:, e] for e in range(E)], axis=1).astype(np.float32)
+        expr = np.stack([tg[e] for e in range(E)], axis=1).astype(np.float32)
         pose = np.zeros((v.shape[0], 36, 3), np.float32)
         for k, p in enumerate(ns.pose_targets):
             pose[:, p] = tg[E + k]

@@ -7,8 +7,8 @@ Two evaluations of one frame live here:
 * `deform_gltf`: what a standard glTF viewer computes from the bundle (joint node transforms
   animated per frame, inverse bind matrices `T(-J_j^0)` at the neutral joints, morph targets).
 
-The difference between the two is the documented residual of folding the moving joints into the
-expression morph targets (`joint_fold_offsets`, docs/bundle.md).
+`gltf_joint_locals` picks the animated joint translations so that the two agree exactly
+(docs/bundle.md, "Joints that move with the expression").
 """
 
 from __future__ import annotations
@@ -123,18 +123,20 @@ def skin(points: np.ndarray, weights: np.ndarray, A: np.ndarray) -> np.ndarray:
     return np.einsum("vab,vb->va", M[:, :3, :3], points) + M[:, :3, 3]
 
 
-def joint_fold_offsets(skin_weights: np.ndarray, joints_expr_basis: np.ndarray, ghostbone: bool) -> np.ndarray:
-    """First-order correction for joints that move with the expression, per vertex (V,E,3).
+def gltf_joint_locals(joints_template, joints_expr_basis, parents, expression, pose) -> tuple[np.ndarray, np.ndarray]:
+    """Joint node local transforms that make glTF skinning exact: rotations (5,3,3), translations (5,3).
 
-    glTF binds at the neutral joints J^0, the artifact at J(psi) = J^0 + B psi. Skinning
-    `sum_j w_j G_j (x - J_j)` equals the glTF result for `x - sum_j w_j B_j psi` when every bone
-    of the vertex shares one global rotation; that offset is linear in psi, so it is added to the
-    expression morph targets. The residual `sum_j w_j (R_j - R_mean) B_j psi` is what remains.
+    glTF skins with `world_j . IBM_j`, IBM_j = T(-J_j^0) fixed at the neutral joints; the artifact
+    uses A_j = G_j(psi) T(-J_j(psi)). Choosing world_j = G_j T(-dJ_j) (dJ = J(psi) - J^0) gives
+    world_j IBM_j = A_j exactly. world_j is rigid, so each node keeps its FLAME rotation R_j and
+    gets the translation  J_j - J_p + dJ_p - R_j dJ_j  (root: J_0 - R_0 dJ_0).
     """
-    w = np.asarray(skin_weights, np.float64)
-    if ghostbone:
-        w = w[:, 1:]  # the ghost bone never moves
-    return -np.einsum("vj,jce->vec", w, np.asarray(joints_expr_basis, np.float64))
+    J = joints_at(joints_template, joints_expr_basis, expression)
+    dJ = J - np.asarray(joints_template, np.float64)
+    R, t = local_transforms(J, parents, pose)
+    for j, p in enumerate(parents):
+        t[j] = t[j] - R[j] @ dJ[j] + (dJ[p] if p >= 0 else 0.0)
+    return R, t
 
 
 def deform_exact(layer_arrays: dict, art_top: dict, expression, pose) -> np.ndarray:

@@ -151,10 +151,9 @@ class _Writer:
         faces = a["faces"].astype(np.uint16 if V < 65535 else np.uint32).reshape(-1)
         idx = b.add_accessor(faces, "geometry", target=ELEMENT_ARRAY_BUFFER)
 
-        # morph targets: expression (with the joint fold, computed from the weights as stored)
-        w_dense = expand_weights(joints, wvals, art.n_joints)
-        fold = skinning.joint_fold_offsets(w_dense, art.joints_expr_basis, self.ghost)  # (V,E,3)
-        deltas = [a["expr_basis"][:, e].astype(np.float64) + fold[:, e] for e in range(art.n_exp)]
+        # morph targets: the expression basis as is (moving joints are exact through the joint
+        # translations, see skinning.gltf_joint_locals), then the pose correctives
+        deltas = [a["expr_basis"][:, e].astype(np.float64) for e in range(art.n_exp)]
         deltas += [a["pose_basis"][:, p].astype(np.float64) for p in range(36)]
         names = [f"exp_{e:02d}" for e in range(art.n_exp)] + [f"pose_{p:02d}" for p in range(36)]
         targets = [{"POSITION": self._target(d)} for d in deltas]
@@ -226,8 +225,7 @@ class _Writer:
             quats[n][flip] *= -1
         trans = np.zeros((N, 5, 3))
         for n in range(N):
-            J = skinning.joints_at(art.joints_template, art.joints_expr_basis, expr[n])
-            trans[n] = skinning.local_transforms(J, self.parents5, pose[n])[1]
+            trans[n] = skinning.gltf_joint_locals(art.joints_template, art.joints_expr_basis, self.parents5, expr[n], pose[n])[1]
         for j, node in enumerate(self.joint_nodes):
             chan(node, "rotation", b.add_accessor(quats[:, j].astype(np.float32), "animations"))
             chan(node, "translation", b.add_accessor(trans[:, j].astype(np.float32), "animations"))

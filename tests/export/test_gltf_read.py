@@ -28,7 +28,7 @@ def test_read_back_arrays(small_artifact, small_bundle):
         np.testing.assert_array_equal(a.radiance, b.radiance)
         np.testing.assert_allclose(a.uvs, b.uvs, atol=1 / 65535)  # u16 normalised
         np.testing.assert_allclose(a.normals, b.normals, atol=6e-3)  # i8 normalised, renormalised
-        # morph deltas: 1e-4 sparsification threshold + i16 step 3e-5 (+ fold round trip)
+        # morph deltas: 1e-4 sparsification threshold + i16 step 3e-5
         np.testing.assert_allclose(a.expr_basis, b.expr_basis, atol=1.2e-4)
         np.testing.assert_allclose(a.pose_basis, b.pose_basis, atol=1.2e-4)
     for k, v in art.frame_mlp.items():

@@ -44,7 +44,7 @@ def test_round_trip_exact_json_and_values():
         },
         "joints": {"names": ns.joint_names, "nodes": [1, 2, 3, 4, 5], "ghostNode": 0, "parents": [-1, -1, 1, 2, 2, 2],
                    "template": 0, "exprBasis": 1},
-        "morphTargets": {"expression": 3, "pose": [0, 4, 35], "jointFold": True},
+        "morphTargets": {"expression": 3, "pose": [0, 4, 35]},
         "layers": [
             {"name": "inner", "level": -0.2, "opaque": True, "mesh": 0, "node": 6,
              "positionFeatures": {"texture": 0, "channels": 8, "grid": [2, 1], "tileSize": [8, 4]},

@@ -23,28 +23,28 @@ def test_khronos_validator_zero_errors(small_bundle, check_validator):
 
 
 def test_viewer_deformation_matches_artifact(small_artifact, small_bundle):
-    """A standard viewer's vertices (glTF skin + morph semantics) vs the artifact's exact maths."""
+    """A standard viewer's vertices (glTF skin + morph semantics) equal the artifact's exact maths,
+    although the joints move with the expression (animated joint translations, no approximation)."""
     path, _ = small_bundle
     doc, bin_chunk = parse_glb(path.read_bytes())
     art = small_artifact
     top = {"joints_template": art.joints_template, "joints_expr_basis": art.joints_expr_basis,
            "parents": skinning.flame_parents(art.meta["parents"], True), "ghostbone": True}
     seq = art.sequences["talk"]
-    worst_fold, worst_nofold = 0.0, 0.0
-    for frame in (0, 3, 7, 11):
+    worst, naive = 0.0, 0.0
+    for frame in range(len(seq["pose"])):
         e, p = seq["expression"][frame], seq["pose"][frame]
         for li in range(len(art.layers)):
             exact = skinning.deform_exact(art.layers[li].arrays, top, e, p)
-            viewer = viewer_vertices(doc, bin_chunk, li, 0, frame)
-            worst_fold = max(worst_fold, np.abs(viewer - exact).max())
-            # what a viewer would show without the joint fold (joints moved, targets unfolded)
-            fold = skinning.joint_fold_offsets(art.layers[li].skin_weights, art.joints_expr_basis, True)
-            worst_nofold = max(worst_nofold, np.abs(viewer - np.einsum("vec,e->vc", fold, e) - exact).max())
-    print(f"joint-fold residual: max |viewer - exact| = {worst_fold:.2e} units "
-          f"(without the fold: {worst_nofold:.2e}); head size ~1 unit")
-    # residual: 1e-4 sparsification + int16 morph steps + second-order rotation x joint shift
-    assert worst_fold < 2e-3
-    assert worst_fold < worst_nofold
+            worst = max(worst, np.abs(viewer_vertices(doc, bin_chunk, li, 0, frame) - exact).max())
+            # for scale: skinning with joints that stay at the neutral positions
+            frozen = dict(top, joints_expr_basis=np.zeros_like(art.joints_expr_basis))
+            naive = max(naive, np.abs(skinning.deform_exact(art.layers[li].arrays, frozen, e, p) - exact).max())
+    print(f"viewer vs exact: max {worst:.2e} units (ignoring the joints' motion would give {naive:.2e}); head ~1 unit")
+    # what remains is storage: 1e-4 sparsification of morph deltas and the int16 step (3e-5),
+    # times |psi| <= 1.5; measured 1.9e-4 on this bundle
+    assert worst < 3e-4
+    assert naive > 10 * worst
 
 
 def test_size_report_and_file(small_bundle):
