@@ -137,6 +137,7 @@ def test_dataset_items_composite_over_background(tmp_path):
     assert item["frame"].item() == 5 and item["video"].item() == 1 and ds.videos[1] == "b"
     assert item["index"].item() == 2 and item["expression"].shape == (4,) and item["pose"].shape == (15,)
     assert item["K"].shape == (3, 3) and item["w2c"].shape == (4, 4) and item["c2w"].shape == (4, 4)
+    torch.testing.assert_close(item["keypoints"], torch.tensor([[0.25, 0.375], [0.75, 0.875]]) * SIZE)
     batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=3)))
     assert batch["rgb"].shape == (3, SIZE, SIZE, 3) and batch["video"].tolist() == [0, 0, 1]
     with pytest.raises(IndexError):

@@ -18,7 +18,7 @@ class ImavatarDataset(torch.utils.data.Dataset):
     `image` (H,W,3) the raw frame; `mask` (H,W); `K` (3,3) pixels, fx < 0; `w2c`, `c2w` (4,4);
     `expression` (n_exp,); `pose` (15,); `bbox` (4,) pixels; `index` (int64, dataset index);
     `frame` (int64, 1-based frame number in its video); `video` (int64, index into
-    `self.videos`, the names).
+    `self.videos`, the names); and `keypoints` (P,2) pixels when every frame has landmarks.
     """
 
     def __init__(self, frames: SubjectFrames, background: Sequence[float] | None = None):
@@ -51,7 +51,7 @@ class ImavatarDataset(torch.utils.data.Dataset):
         image = torch.from_numpy(f.images[i]).float() / 255.0
         mask = torch.from_numpy(f.masks[i].astype(np.float32))
         rgb = image * mask[..., None] + self.background * (1.0 - mask[..., None])
-        return {
+        item = {
             "rgb": rgb,
             "image": image,
             "mask": mask,
@@ -65,3 +65,6 @@ class ImavatarDataset(torch.utils.data.Dataset):
             "frame": torch.tensor(int(f.frame[i]), dtype=torch.int64),
             "video": torch.tensor(int(self._video_index[i]), dtype=torch.int64),
         }
+        if f.keypoints is not None:
+            item["keypoints"] = torch.from_numpy(f.keypoints[i])
+        return item
