@@ -8,6 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 CONFIG ?= configs/synthetic.yaml
 TINY := configs/tiny.yaml
 NPM_STAMP := web_player/node_modules/.installed
+EXPORT_JS_STAMP := export/js/node_modules/.installed
 
 .PHONY: all venv sysdeps web test test-py test-web demo bench eval android synth clean
 
@@ -31,7 +32,11 @@ $(NPM_STAMP): web_player/package.json
 	cd web_player && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund)
 	touch $@
 
-web: $(NPM_STAMP)
+$(EXPORT_JS_STAMP): export/js/package.json
+	cd export/js && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund)
+	touch $@
+
+web: $(NPM_STAMP) $(EXPORT_JS_STAMP)
 
 test: venv sysdeps web
 	@bash scripts/test.sh
