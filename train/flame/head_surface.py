@@ -178,12 +178,10 @@ def build_surface(n_rings: int = 64, n_cols: int = 64) -> Surface:
 
     base_all = pos.copy()
     pos = pos + feature_offsets(pos)
-    # lip line: the lip rows sit slightly inside and apart at the centre (closed mouth)
-    for row, sgn in ((ids[i_m, interior], 1.0), (lower_ids[interior], -1.0)):
+    # lip line: the lip rows meet (closed mouth, nothing shows through) slightly inside the lips
+    for row in (ids[i_m, interior], lower_ids[interior]):
         x = pos[row, 0]
-        taper = np.clip(1.0 - (x / MOUTH_HALF_WIDTH) ** 2, 0.0, 1.0)
-        pos[row, 2] -= 0.0012 * taper
-        pos[row, 1] += sgn * 0.0003 * taper
+        pos[row, 2] -= 0.0012 * np.clip(1.0 - (x / MOUTH_HALF_WIDTH) ** 2, 0.0, 1.0)
 
     faces = []
     jn = (np.arange(C) + 1) % C

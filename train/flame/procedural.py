@@ -37,7 +37,7 @@ from train.flame.head_expressions import (
 from train.flame.head_parts import eyeball, mouth_cavity, teeth_arch
 from train.flame.head_surface import EYE_RADIUS, MOUTH_HALF_WIDTH, T_MAX, T_MOUTH, build_surface, ear_mask, feature_offsets
 
-PROCEDURAL_VERSION = 3  # bump whenever the generated head changes (the synthetic subject rebuilds)
+PROCEDURAL_VERSION = 4  # bump whenever the generated head changes (the synthetic subject rebuilds)
 PART_SKIN, PART_EYE, PART_TEETH_UP, PART_CAVITY, PART_TEETH_LOW = 0, 3, 4, 5, 6
 
 
