@@ -22,6 +22,7 @@ from train.raster.sampling import check_texture_args
 
 _lock = threading.Lock()
 _dr = None
+_failure: str | None = None
 _contexts: dict[int, object] = {}
 
 
@@ -58,21 +59,27 @@ def load_nvdiffrast():
 
     Raises NvdiffrastUnavailable with the reason when it cannot be used.
     """
-    global _dr
+    global _dr, _failure
     with _lock:
         if _dr is not None:
             return _dr
-        if not torch.cuda.is_available():
-            raise NvdiffrastUnavailable("nvdiffrast needs CUDA; torch.cuda.is_available() is False")
+        if _failure is not None:  # do not retry a failed JIT build on every call
+            raise NvdiffrastUnavailable(_failure)
         try:
-            import nvdiffrast.torch as dr
-            import nvdiffrast.torch.ops as dr_ops
-        except ImportError as exc:
-            raise NvdiffrastUnavailable(f"nvdiffrast is not installed (pip install diffrp-nvdiffrast): {exc}") from exc
-        try:
-            _ensure_plugin(dr_ops)
-        except Exception as exc:  # compiler errors, missing nvcc/ninja, ...
-            raise NvdiffrastUnavailable(f"nvdiffrast's CUDA plugin failed to build/load: {exc}") from exc
+            if not torch.cuda.is_available():
+                raise NvdiffrastUnavailable("nvdiffrast needs CUDA; torch.cuda.is_available() is False")
+            try:
+                import nvdiffrast.torch as dr
+                import nvdiffrast.torch.ops as dr_ops
+            except ImportError as exc:
+                raise NvdiffrastUnavailable(f"nvdiffrast is not installed (pip install diffrp-nvdiffrast): {exc}") from exc
+            try:
+                _ensure_plugin(dr_ops)
+            except Exception as exc:  # compiler errors, missing nvcc/ninja, ...
+                raise NvdiffrastUnavailable(f"nvdiffrast's CUDA plugin failed to build/load: {exc}") from exc
+        except NvdiffrastUnavailable as exc:
+            _failure = str(exc)
+            raise
         _dr = dr
         return dr
 
