@@ -225,6 +225,8 @@ def test_wrong_shapes(tmp_path):
     _expect(p, "frames[0].pose", _read(tmp_path))
     _edit_params(vdir, lambda o: (o["frames"][0].update(pose=[0.0] * 15), o.update(intrinsics=[1.0, 2.0])))
     _expect(p, "intrinsics", _read(tmp_path))
+    _edit_params(vdir, lambda o: o.update(intrinsics=[0.0, 2.0, 0.5, 0.5]))
+    assert "non-zero" in _expect(p, "intrinsics", _read(tmp_path))
 
 
 @pytest.mark.parametrize("field,value", [("pose", float("nan")), ("expression", float("inf")), ("bbox", float("-inf"))])

@@ -187,6 +187,8 @@ def read_flame_params(video_dir: Path, n_exp: int) -> dict:
         raise _fail(path, "flame_params.json", f"not valid JSON ({exc})") from exc
     _check_keys(obj, path, "", TOP_KEYS, set())
     intr = _array(obj["intrinsics"], path, "intrinsics", [(4,)])
+    if intr[0] == 0 or intr[1] == 0:
+        raise _fail(path, "intrinsics", f"focal lengths must be non-zero; got {intr.tolist()}")
     shape = _array(obj["shape_params"], path, "shape_params", [(None,)])
     frames = obj["frames"]
     if not isinstance(frames, list):
