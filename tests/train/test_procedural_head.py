@@ -114,7 +114,7 @@ def test_skinning_weights(head):
     # smooth: weights change little along any edge of the skin/cavity surface
     surf = f[np.isin(f, np.where((part == PART_SKIN) | (part == PART_CAVITY))[0]).all(1)]
     jumps = np.concatenate([np.abs(w[surf[:, i]] - w[surf[:, (i + 1) % 3]]).max(1) for i in range(3)])
-    assert jumps.max() < 0.5 and np.quantile(jumps, 0.99) < 0.2, (jumps.max(), np.quantile(jumps, 0.99))
+    assert jumps.max() < 0.4 and np.quantile(jumps, 0.99) < 0.2  # measured: 0.33 (mouth corner), q99 0.1, (jumps.max(), np.quantile(jumps, 0.99))
     # neck region blends root/neck, lower face is on the jaw
     assert (w[:, 0] > 0.9).any() and (w[:, 2] > 0.9).any() and ((w[:, 0] > 0.2) & (w[:, 1] > 0.2)).any()
 

@@ -122,8 +122,7 @@ def feature_offsets(p: np.ndarray) -> np.ndarray:
     d[:, 2] += front * 0.008 * _gauss((x / 0.017) ** 2 + ((y + 0.076) / 0.009) ** 2)
     # ears: flaps sticking out sideways, behind the jaw hinge
     side = np.sign(x) * (np.abs(x) > 0.03)
-    ear = np.exp(-((((y - 0.010) / 0.026) ** 2 + ((z + 0.014) / 0.013) ** 2) ** 2))
-    d[:, 0] += side * 0.017 * ear
+    d[:, 0] += side * 0.017 * ear_mask(p)
     # the concha: a bowl in front of the rim, opening towards the face
     d[:, 0] -= side * 0.008 * _gauss(((y - 0.004) / 0.008) ** 2 + ((z + 0.009) / 0.0055) ** 2)
     return d
@@ -136,6 +135,7 @@ def ear_mask(p: np.ndarray) -> np.ndarray:
 
 
 def build_surface(n_rings: int = 64, n_cols: int = 64) -> Surface:
+    """The skin grid with features, lip rows and eye sockets (see the module doc)."""
     t = _ring_params(n_rings)
     phi = _column_angles(n_cols)
     base = _base_positions(t, phi)  # (R, C, 3)
