@@ -52,6 +52,10 @@ class _Py2Pickler(pickle._Pickler):
 
     def save_global(self, obj, name=None):
         module = getattr(obj, "__module__", "")
+        if module == "numpy._core.multiarray":  # numpy 1.x (and FLAME's files) name it numpy.core
+            self.write(pickle.GLOBAL + f"numpy.core.multiarray\n{obj.__name__}\n".encode())
+            self.memoize(obj)
+            return
         if module.startswith("scipy.sparse."):
             old = {"csc_matrix": "scipy.sparse.csc", "csr_matrix": "scipy.sparse.csr"}[obj.__name__]
             self.write(pickle.GLOBAL + f"{old}\n{obj.__name__}\n".encode())
@@ -108,6 +112,7 @@ def test_flame2020_structure_loads_without_chumpy(tmp_path, fake_chumpy):
     assert b"chumpy.ch\nCh\n" in data and b"scipy.sparse.csc\ncsc_matrix\n" in data
     assert b"copy_reg" in data or b"__builtin__" in data
     assert pickle.SHORT_BINSTRING + b"\x03lbs" in data
+    assert b"numpy.core.multiarray\n_reconstruct\n" in data
     path = tmp_path / "generic_model.pkl"
     path.write_bytes(data)
     del sys.modules["chumpy.ch"], sys.modules["chumpy"]  # loading must not need chumpy
