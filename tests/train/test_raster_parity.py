@@ -49,6 +49,15 @@ def test_rasterize_interpolate_parity(results, case):
     assert r["grad_pos_rel"] <= 2e-2, r
 
 
+@pytest.mark.parametrize("case", ["antialias_sphere_64", "antialias_soup_96x128"])
+def test_antialias_parity(results, case):
+    r = results[case]
+    assert r["pixels_changed_nvdiffrast"] > 0, r
+    assert r["max_abs"] <= 1e-4, r
+    assert r["grad_color_rel"] <= 1e-4, r
+    assert r["grad_pos_rel"] <= 1e-2, r
+
+
 def test_texture_parity(results):
     t = results["texture"]
     for key, val in t.items():

@@ -5,6 +5,8 @@
   textures. It is the specification: read `reference.py`'s docstring for the exact conventions.
 * `cuda` (`train.raster.nvdiff`): nvdiffrast (`diffrp-nvdiffrast`), CUDA tensors only.
 
+Both provide `rasterize`, `interpolate`, `texture` and `antialias` (`train.raster.antialias`).
+
 `rasterize`, `interpolate` and `texture` below dispatch per call: `backend=None`/`'auto'` uses
 nvdiffrast for CUDA tensors when it is available and the reference otherwise.
 
@@ -20,8 +22,8 @@ from types import SimpleNamespace
 import torch
 from torch import Tensor
 
-from train.raster import reference
-from train.raster import sampling
+from train.raster import reference, sampling
+from train.raster.antialias import antialias as _antialias_ref
 
 BACKENDS = ("auto", "torch", "cuda")
 
@@ -30,6 +32,7 @@ _TORCH = SimpleNamespace(
     rasterize=reference.rasterize,
     interpolate=reference.interpolate,
     texture=sampling.texture,
+    antialias=_antialias_ref,
 )
 
 
@@ -60,7 +63,7 @@ def get_backend(name: str | None = "auto", device: torch.device | str | None = N
 
     'auto' picks nvdiffrast when `device` is a CUDA device (default: CUDA if present) and
     nvdiffrast loads, the reference otherwise. The result has `.name`, `.rasterize`,
-    `.interpolate`, `.texture`.
+    `.interpolate`, `.texture`, `.antialias`.
     """
     name = name or "auto"
     if name not in BACKENDS:
@@ -92,4 +95,9 @@ def texture(
     return get_backend(backend, tex.device).texture(tex, uv, filter_mode, boundary_mode)
 
 
-__all__ = ["BACKENDS", "get_backend", "interpolate", "nvdiffrast_available", "rasterize", "texture"]
+def antialias(color: Tensor, rast: Tensor, pos: Tensor, tri: Tensor, backend: str | None = None) -> Tensor:
+    """Analytic silhouette antialiasing: color (B,H,W,C) -> (B,H,W,C) (see `antialias.py`)."""
+    return get_backend(backend, color.device).antialias(color, rast, pos, tri)
+
+
+__all__ = ["BACKENDS", "antialias", "get_backend", "interpolate", "nvdiffrast_available", "rasterize", "texture"]
