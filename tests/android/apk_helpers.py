@@ -6,6 +6,7 @@ import os
 import shutil
 import struct
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ ANDROID = ROOT / "android_player"
 WEB = ROOT / "web_player"
 FRAMEWORK = Path(os.environ.get("ANDROID_FRAMEWORK_RES", "/usr/share/android-framework-res/framework-res.apk"))
 PACKAGE = "org.headbake.player"
+ORIGIN = "https://appassets.androidplatform.net"  # the virtual site the WebView loads
 ACTIVITY = f"{PACKAGE}.PlayerActivity"
 TOOLS = ("aapt", "aapt2", "smali", "zipalign", "apksigner", "dexdump", "keytool", "zip")
 MISSING = [t for t in TOOLS if shutil.which(t) is None] + ([] if FRAMEWORK.is_file() else ["android-framework-res"])
@@ -51,6 +53,16 @@ def write_tiny_glb(path: Path, payload: int = 48 * 1024, seed: int = 7) -> bytes
     return data
 
 
+def make_test_bundle(path: Path) -> Path:
+    """A real (small) headbake bundle from export.testbundle, so the packaged player can play it."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "export.testbundle", "--preset", "small", "-o", str(path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0 and path.is_file(), f"export.testbundle failed:\n{proc.stdout}\n{proc.stderr}"
+    return path
+
+
 def write_placeholder_player(root: Path) -> Path:
     """A stand-in for web_player/dist with the shape of a Vite build (module script, hashed assets)."""
     (root / "assets").mkdir(parents=True)
@@ -80,9 +92,8 @@ class Built:
 
 
 def build_apk(tmp: Path) -> Built:
-    """Run android_player/build.sh into `tmp` with a tiny bundle and the real (or placeholder) player."""
-    bundle = tmp / "test_avatar.glb"
-    write_tiny_glb(bundle)
+    """Run android_player/build.sh into `tmp` with the small test bundle and the real (or placeholder) player."""
+    bundle = make_test_bundle(tmp / "test_avatar.glb")
     apk = tmp / "headbake-player.apk"
     cmd = ["bash", str(ANDROID / "build.sh"), "--bundle", str(bundle), "--out", str(apk), "--build-dir", str(tmp / "build")]
     real = real_player_available()
@@ -135,3 +146,40 @@ def java(classpath: list[Path], main: str, args: list[str]) -> list[str]:
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"{main} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout.splitlines()
+
+
+def router(classpath, calls: list[tuple[str, str | None]]) -> list[str]:
+    """Call Router's static methods (name, argument) on the JVM; one result string per call."""
+    args = [a for name, value in calls for a in (name, "null" if value is None else value)]
+    out = java(classpath, "org.headbake.test.RouterProbe", args)
+    assert len(out) == len(calls), out
+    return out
+
+
+class Client:
+    """Batches (command, a, b) triples for one ClientProbe run; bodies land in files under `tmp`."""
+
+    def __init__(self, classpath, assets: Path, tmp: Path):
+        self.classpath, self.assets, self.tmp, self.args, self.bodies = classpath, assets, tmp, [], []
+
+    def request(self, url: str, method: str = "GET") -> int:
+        body = self.tmp / f"body{len(self.args)}"
+        self.args += [method, url, str(body)]
+        self.bodies.append(body)
+        return len(self.args) // 3 - 1
+
+    def command(self, name: str, a: str = "-", b: str = "-") -> int:
+        self.args += [name, a, b]
+        self.bodies.append(None)
+        return len(self.args) // 3 - 1
+
+    def run(self) -> list[tuple[str, bytes | None]]:
+        out = java(self.classpath, "org.headbake.player.ClientProbe", [str(self.assets), *self.args])
+        assert len(out) == len(self.bodies), out
+        return [(line, body.read_bytes() if body is not None and body.exists() else None) for line, body in zip(out, self.bodies)]
+
+
+def status(line: str) -> tuple[int, str, str, str]:
+    """ClientProbe's response line -> (status code, MIME type, charset or "null", reason phrase)."""
+    code, mime, charset, reason = line.split("\t")
+    return int(code), mime, charset, reason

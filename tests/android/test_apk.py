@@ -1,6 +1,6 @@
 """The Android player APK (issue 7): build it with android_player/build.sh, check it with Debian's tools.
 
-One build (conftest.built: a tiny generated .glb as the default bundle, the real web player build when
+One build (conftest.built: export.testbundle's small bundle as the default avatar, the real web player build when
 web_player/ has one, else a placeholder player) feeds every check: signature, badging, manifest,
 contents, dex classes and the framework API they call. test_apk_jvm.py runs the bytecode itself.
 """

@@ -6,34 +6,19 @@ AssetClient touches are small smali test doubles (tests/android/jvm/stubs). No j
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.android.apk_helpers import JVM_MISSING, MISSING, Built, build_test_jar, enjarify, java
+from tests.android.apk_helpers import JVM_MISSING, MISSING, ORIGIN, Client, router, status
 
 pytestmark = pytest.mark.skipif(
     bool(JVM_MISSING + MISSING),
     reason=f"tools missing: {', '.join(JVM_MISSING + MISSING)} (Debian: default-jre-headless, enjarify, smali; make sysdeps)",
 )
 
-ORIGIN = "https://appassets.androidplatform.net"
 OCTET = "application/octet-stream"
-
-
-@pytest.fixture(scope="module")
-def classpath(built: Built, tmp_path_factory) -> list[Path]:
-    tmp = tmp_path_factory.mktemp("jvm")
-    return [enjarify(built.apk, tmp / "app.jar"), build_test_jar(tmp)]
-
-
-def router(classpath, calls: list[tuple[str, str | None]]) -> list[str]:
-    args = [a for name, value in calls for a in (name, "null" if value is None else value)]
-    out = java(classpath, "org.headbake.test.RouterProbe", args)
-    assert len(out) == len(calls), out
-    return out
 
 
 ROUTER_CASES = [
@@ -123,47 +108,6 @@ def test_every_player_file_has_a_served_type(classpath, built):
 
 
 # --- AssetClient: what the WebView gets for each request ------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def apk_assets(built, tmp_path_factory) -> Path:
-    """The APK's assets/ folder, extracted: the JVM AssetManager double serves exactly these bytes."""
-    root = tmp_path_factory.mktemp("assets")
-    with zipfile.ZipFile(built.apk) as z:
-        for name in z.namelist():
-            if name.startswith("assets/") and not name.endswith("/"):
-                dest = root / name[len("assets/"):]
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_bytes(z.read(name))
-    return root
-
-
-class Client:
-    """Batches (command, a, b) triples for one ClientProbe run; bodies land in files under `tmp`."""
-
-    def __init__(self, classpath, assets: Path, tmp: Path):
-        self.classpath, self.assets, self.tmp, self.args, self.bodies = classpath, assets, tmp, [], []
-
-    def request(self, url: str, method: str = "GET") -> int:
-        body = self.tmp / f"body{len(self.args)}"
-        self.args += [method, url, str(body)]
-        self.bodies.append(body)
-        return len(self.args) // 3 - 1
-
-    def command(self, name: str, a: str = "-", b: str = "-") -> int:
-        self.args += [name, a, b]
-        self.bodies.append(None)
-        return len(self.args) // 3 - 1
-
-    def run(self) -> list[tuple[str, bytes | None]]:
-        out = java(self.classpath, "org.headbake.player.ClientProbe", [str(self.assets), *self.args])
-        assert len(out) == len(self.bodies), out
-        return [(line, body.read_bytes() if body is not None and body.exists() else None) for line, body in zip(out, self.bodies)]
-
-
-def status(line: str) -> tuple[int, str, str, str]:
-    code, mime, charset, reason = line.split("\t")
-    return int(code), mime, charset, reason
 
 
 def test_asset_client_serves_every_packaged_file(classpath, apk_assets, built, tmp_path):
