@@ -1,4 +1,4 @@
-"""Reference analytic antialiasing (train.raster.antialias) against hand-computed coverage."""
+"""Reference analytic antialiasing (train.raster.antialiasing) against hand-computed coverage."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from train import raster
-from train.raster.antialias import opposite_vertices
+from train.raster.antialiasing import opposite_vertices
 
 H = W = 8
 

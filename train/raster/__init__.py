@@ -5,7 +5,7 @@
   textures. It is the specification: read `reference.py`'s docstring for the exact conventions.
 * `cuda` (`train.raster.nvdiff`): nvdiffrast (`diffrp-nvdiffrast`), CUDA tensors only.
 
-Both provide `rasterize`, `interpolate`, `texture` and `antialias` (`train.raster.antialias`).
+Both provide `rasterize`, `interpolate`, `texture` and `antialias` (`train.raster.antialiasing`).
 
 `rasterize`, `interpolate` and `texture` below dispatch per call: `backend=None`/`'auto'` uses
 nvdiffrast for CUDA tensors when it is available and the reference otherwise.
@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from train.raster import reference, sampling
-from train.raster.antialias import antialias as _antialias_ref
+from train.raster.antialiasing import antialias as _antialias_ref
 
 BACKENDS = ("auto", "torch", "cuda")
 
@@ -96,7 +96,7 @@ def texture(
 
 
 def antialias(color: Tensor, rast: Tensor, pos: Tensor, tri: Tensor, backend: str | None = None) -> Tensor:
-    """Analytic silhouette antialiasing: color (B,H,W,C) -> (B,H,W,C) (see `antialias.py`)."""
+    """Analytic silhouette antialiasing: color (B,H,W,C) -> (B,H,W,C) (see `antialiasing.py`)."""
     return get_backend(backend, color.device).antialias(color, rast, pos, tri)
 
 

@@ -103,7 +103,7 @@ def compare_raster(pos: torch.Tensor, tri: torch.Tensor, res: tuple[int, int], s
 def compare_antialias(pos: torch.Tensor, tri: torch.Tensor, res: tuple[int, int], seed: int) -> dict:
     """Antialias on nvdiffrast's own raster output (so both see the same triangle ids)."""
     from train.raster import nvdiff
-    from train.raster.antialias import antialias
+    from train.raster.antialiasing import antialias
 
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
