@@ -78,3 +78,21 @@ def test_no_discontinuities_returns_the_input():
     rast = torch.zeros(1, H, W, 4)
     color = torch.rand(1, H, W, 2)
     torch.testing.assert_close(raster.antialias(color, rast, pos, tri, backend="torch"), color)
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+@pytest.mark.parametrize("transpose", [False, True])
+def test_coverage_for_every_edge_orientation(mirror, transpose):
+    """The same silhouette mirrored (triangle on the right: the covered pixel is the pair's
+    second one) and/or transposed (a horizontal edge: vertical pixel pairs)."""
+    pos, tri = _quad(4.2)  # column 4 is 20% covered
+    if mirror:
+        pos[:, 0] = -pos[:, 0]  # the edge now cuts column 3, 20% from its right side
+    if transpose:
+        pos = pos[:, [1, 0, 2, 3]].contiguous()
+    rast = raster.rasterize(pos, tri, (H, W), backend="torch")
+    out = raster.antialias(_white(rast), rast, pos, tri, backend="torch")[0, ..., 0]
+    if transpose:
+        out = out.T
+    line = out[1:6, 3 if mirror else 4]
+    torch.testing.assert_close(line, torch.full((5,), 0.2), atol=1e-5, rtol=0)
