@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build dist/headbake-player.apk offline with Debian's Android tools only:
 #   smali (activity code -> classes.dex), aapt2 (manifest + res against framework-res.apk, assets),
-#   zip (adds classes.dex), zipalign, apksigner (debug key made on the fly with keytool).
+#   aapt (adds classes.dex), zipalign, apksigner (debug key made on the fly with keytool).
 # See android_player/README.md. `make android` runs this with no arguments.
 set -euo pipefail
 
@@ -48,7 +48,7 @@ while [ $# -gt 0 ]; do
 done
 
 # --- tools ---------------------------------------------------------------------------------
-for tool in aapt2 smali zipalign apksigner keytool zip; do
+for tool in aapt aapt2 smali zipalign apksigner keytool; do
   command -v "$tool" >/dev/null 2>&1 \
     || die "'$tool' is not installed; run 'make sysdeps' (scripts/sysdeps.sh installs the Debian packages)"
 done
@@ -110,7 +110,7 @@ aapt2 compile --dir "$HERE/res" -o "$STAGE/res.zip"
 # Assets are deflated (a bundle still shrinks ~25%); AssetManager inflates them as the WebView reads.
 aapt2 link -I "$FRAMEWORK" --manifest "$HERE/AndroidManifest.xml" -A "$STAGE/assets" \
   -o "$STAGE/unaligned.apk" "$STAGE/res.zip"
-(cd "$STAGE/dex" && zip -q -X -9 "$STAGE/unaligned.apk" classes.dex)
+(cd "$STAGE/dex" && aapt add "$STAGE/unaligned.apk" classes.dex >/dev/null)
 
 log "zipalign"
 zipalign -f -p 4 "$STAGE/unaligned.apk" "$STAGE/aligned.apk"

@@ -20,7 +20,7 @@ FRAMEWORK = Path(os.environ.get("ANDROID_FRAMEWORK_RES", "/usr/share/android-fra
 PACKAGE = "org.headbake.player"
 ORIGIN = "https://appassets.androidplatform.net"  # the virtual site the WebView loads
 ACTIVITY = f"{PACKAGE}.PlayerActivity"
-TOOLS = ("aapt", "aapt2", "smali", "zipalign", "apksigner", "dexdump", "keytool", "zip")
+TOOLS = ("aapt", "aapt2", "smali", "zipalign", "apksigner", "dexdump", "keytool")
 MISSING = [t for t in TOOLS if shutil.which(t) is None] + ([] if FRAMEWORK.is_file() else ["android-framework-res"])
 
 NEEDS_TOOLS = pytest.mark.skipif(
