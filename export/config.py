@@ -9,9 +9,9 @@ from dataclasses import dataclass
 class ExportConfig:
     """What goes into the `.glb` and how it is compressed."""
 
-    texture_format: str = "png"
+    texture_format: str = "webp"
     """Image format of the textures inside the bundle (png or webp; webp uses EXT_texture_webp)."""
-    texture_quality: int = 90
+    texture_quality: int = 85
     """Lossy WebP quality (1-100) of the radiance and base-colour textures (position features stay lossless)."""
     lossless_radiance: bool = False
     """Store the radiance atlas losslessly even with webp (png is always lossless)."""

@@ -95,8 +95,13 @@ def make_artifact(seed: int = 0, preset: str = "small") -> Artifact:
         V = v.shape[0]
         g = np.exp(-np.sum((v[:, None] - centres[None]) ** 2, -1) / 0.03)  # (V,E) localised bases
         expr = (0.02 * g[..., None] * dirs[None]).astype(np.float32)
-        low = np.clip((-0.15 - v[:, 1]) / 0.3, 0, 1)  # pose correctives near the neck/jaw
-        pose = (0.01 * low[:, None, None] * rng.normal(0, 1, (1, 36, 3))).astype(np.float32)
+        # pose correctives as FLAME has them: neck entries (0..8) low on the head, jaw entries
+        # (9..17) around the chin, eye entries (18..35) zero (eyeballs rotate rigidly)
+        neck = np.clip((-0.3 - v[:, 1]) / 0.2, 0, 1)
+        chin = np.exp(-np.sum((v - np.array([0.0, -0.35, 0.3])) ** 2, -1) / 0.02)
+        pose = np.zeros((V, 36, 3), np.float32)
+        pose[:, :9] = 0.01 * neck[:, None, None] * rng.normal(0, 1, (1, 9, 3))
+        pose[:, 9:18] = 0.01 * chin[:, None, None] * rng.normal(0, 1, (1, 9, 3))
         pos_tex = np.rint(smooth_field(rng, (tex, tex), spec.dim_pos_feature) * 255).astype(np.uint8)
         rad = smooth_field(rng, (tex, tex), 4 * spec.num_texture_basis, cells=8).reshape(tex, tex, -1, 4).transpose(2, 0, 1, 3)
         rad = rad.copy()

@@ -35,3 +35,14 @@ def _check_validator(*paths) -> None:
             print(f"validator {rep['file']}: {line}")
         assert rep["numErrors"] == 0, [m for m in rep["messages"] if m["severity"] == 0][:5]
         assert not validation.unexplained(rep), validation.unexplained(rep)[:5]
+
+
+@pytest.fixture(scope="session")
+def lossless_bundle(small_artifact, tmp_path_factory):
+    """The same avatar with lossless textures (WebP lossless): isolates geometry/MLP storage."""
+    from export.config import ExportConfig
+    from export.writer import export_glb
+
+    path = tmp_path_factory.mktemp("bundle") / "lossless.glb"
+    export_glb(small_artifact, path, ExportConfig(lossless_radiance=True), progress=False)
+    return path
