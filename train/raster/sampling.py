@@ -54,7 +54,7 @@ def texture(tex: Tensor, uv: Tensor, filter_mode: str = "linear", boundary_mode:
             ix, iy = ix % Wt, iy % Ht
         else:
             ix, iy = ix.clamp(0, Wt - 1), iy.clamp(0, Ht - 1)
-        val = flat[(base + iy * Wt + ix).reshape(-1)].reshape(B, H, W, C)
+        val = flat.index_select(0, (base + iy * Wt + ix).reshape(-1)).reshape(B, H, W, C)
         if boundary_mode == "zero":
             val = val * inb[..., None]
         return val
