@@ -69,3 +69,15 @@ def test_reference_on_cuda_matches_reference_on_cpu(results):
     r = results["reference_cpu_vs_cuda"]
     assert "error" not in r, r
     assert r["triangle_id_diff_frac"] == 0.0 and r["bary_max_abs"] <= 1e-5, r
+
+
+def test_auto_backend_picks_nvdiffrast_for_cuda_tensors(results):
+    from train import raster
+
+    assert raster.get_backend("auto", "cuda").name == "cuda"
+    assert raster.get_backend("auto", "cpu").name == "torch"
+    pos = torch.tensor([[-0.5, -0.5, 0.0, 1.0], [0.5, -0.5, 0.0, 1.0], [0.0, 0.5, 0.0, 1.0]], device="cuda")
+    tri = torch.tensor([[0, 1, 2]], dtype=torch.int32, device="cuda")
+    rast = raster.rasterize(pos, tri, (16, 16))  # dispatches to nvdiffrast
+    ref = raster.rasterize(pos.cpu(), tri.cpu(), (16, 16))
+    assert torch.equal(rast[..., 3].cpu(), ref[..., 3])
