@@ -4,7 +4,7 @@
     python -m export --artifact runs/x/bake/baked -o dist/
     python -m export --from-bakedavatar mesh_data.pkl -o dist/ [--sequence flame_params.json]
 
-Writes `<name>.glb` atomically, the resolved config beside it (`<name>.export.yaml`), a preview
+Writes `<name>.glb` atomically, the resolved config beside it (`<name>.config.yaml`), a preview
 image (`<name>.preview.png`, the bundle read back and rendered by the reference renderer) and
 prints the size report.
 """
@@ -105,7 +105,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ArtifactError, ConfigError, ValueError) as exc:
         print(f"export: error: {exc}", file=sys.stderr)
         return 2
-    (out / f"{name}.export.yaml").write_text(yaml.safe_dump({"export": to_dict(ecfg), "name": name}, sort_keys=False))
+    from train.configlib import atomic_write_text
+
+    if args.config:  # the resolved config beside the bundle, as every stage does
+        from train.config import save_config
+
+        save_config(cfg, out / f"{name}.config.yaml")
+    else:
+        atomic_write_text(out / f"{name}.config.yaml", yaml.safe_dump({"name": name, "export": to_dict(ecfg)}, sort_keys=False))
     print(f"wrote {glb} ({report.total / 1e6:.3f} MB)")
     print("\n".join(report.lines()))
     if not args.no_preview:

@@ -33,7 +33,8 @@ def ellipsoid(radii, n_lat: int, n_lon: int):
     th = np.linspace(0.0, np.pi, n_lat + 1)  # from +y (top) to -y
     ph = np.linspace(0.0, 2 * np.pi, n_lon + 1)  # seam duplicated at phi = 0 / 2 pi
     T, P = np.meshgrid(th, ph, indexing="ij")
-    d = np.stack([np.sin(T) * np.sin(P), np.cos(T), np.sin(T) * np.cos(P)], -1).reshape(-1, 3)
+    # the UV seam (phi = 0) at the back of the head (-z), where the camera does not look
+    d = np.stack([-np.sin(T) * np.sin(P), np.cos(T), -np.sin(T) * np.cos(P)], -1).reshape(-1, 3)
     r = np.asarray(radii, np.float64)
     v = d * r
     n = d / r
