@@ -1,7 +1,21 @@
+/** Morph deltas as the GPU reads them: texel (v * T + t) of a (2^SHIFT x rows) RGBA32F texture. */
+export function morphTextureData(L: AvatarLayer): { data: Float32Array; width: number; rows: number } {
+  const W = 1 << MORPH_TEX_SHIFT;
+  const n = Math.max(1, L.vertexCount * L.nTargets);
+  const rows = Math.ceil(n / W);
+  const data = new Float32Array(W * rows * 4);
+  for (let i = 0; i < L.vertexCount * L.nTargets; i++) {
+    data[4 * i] = L.targets[3 * i];
+    data[4 * i + 1] = L.targets[3 * i + 1];
+    data[4 * i + 2] = L.targets[3 * i + 2];
+  }
+  return { data, width: W, rows };
+}
+
 /** Upload one avatar layer: vertex arrays (VAO), indices, morph-target texture, atlases. */
 import type { AtlasImage, AvatarLayer, DecodedImage } from '../loader/avatar';
 
-export const MORPH_TEX_SHIFT = 11; // morph texture width 2048 texels
+import { MORPH_TEX_SHIFT } from './variants';
 
 export interface GpuLayer {
   vao: WebGLVertexArrayObject;
@@ -66,15 +80,7 @@ export function uploadLayer(gl: WebGL2RenderingContext, L: AvatarLayer, baseColo
   gl.bindVertexArray(null);
 
   // morph deltas: texel (v * T + t) of a (2^SHIFT x rows) RGBA32F texture
-  const W = 1 << MORPH_TEX_SHIFT;
-  const n = Math.max(1, L.vertexCount * L.nTargets);
-  const rows = Math.ceil(n / W);
-  const data = new Float32Array(W * rows * 4);
-  for (let i = 0; i < L.vertexCount * L.nTargets; i++) {
-    data[4 * i] = L.targets[3 * i];
-    data[4 * i + 1] = L.targets[3 * i + 1];
-    data[4 * i + 2] = L.targets[3 * i + 2];
-  }
+  const { data, width: W, rows } = morphTextureData(L);
   const morphTex = gl.createTexture()!;
   gl.bindTexture(gl.TEXTURE_2D, morphTex);
   gl.pixelStorei(gl.UNPACK_ALIGNMENT, 4);

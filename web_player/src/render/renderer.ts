@@ -8,10 +8,12 @@
  * counter-clockwise as seen by the camera are clockwise in GL window space (frontFace CW).
  */
 import { glProjection, invertRigid, type Mat3, type Mat4 } from '../conventions';
-import { frameJoints, type FrameJoints } from '../flame';
+import type { FrameJoints } from '../flame';
+import { computeFrame } from './frame_state';
+import { meshDefines, shadeDefines, vertexDefines } from './variants';
 import type { Avatar } from '../loader/avatar';
 import { OnnxRunner } from '../onnx/interpret';
-import { disposeLayer, MORPH_TEX_SHIFT, uploadLayer, type GpuLayer } from './gpu_layer';
+import { disposeLayer, uploadLayer, type GpuLayer } from './gpu_layer';
 import { pixelModelChunk, type PixelChunk } from './pixel_program';
 import { ShaderCache, type Defines } from './shader_lib';
 
@@ -117,29 +119,14 @@ export class AvatarRenderer {
   /** Per-frame CPU work: joints, pose feature, morph weights, joint-fold shift, per-frame MLP. */
   setFrame(p: FrameParams): void {
     const av = this.avatar;
-    const E = av.spec.n_exp;
-    const fj = frameJoints(av.joints, p.expression, p.pose);
-    this.lastJoints = fj;
-    for (let b = 0; b < av.nBones; b++) for (let i = 0; i < 16; i++) this.bones[16 * b + i] = fj.A[16 * b + i];
-    this.shift.fill(0);
-    if (av.jointFold) {
-      const g = av.joints.ghostbone ? 1 : 0;
-      for (let j = 0; j < 5; j++) for (let a = 0; a < 3; a++) this.shift[4 * (j + g) + a] = fj.joints[3 * j + a] - av.joints.template[3 * j + a];
-    }
-    const mt = av.ext.morphTargets;
-    this.morphWeights.fill(0);
-    for (let e = 0; e < mt.expression; e++) this.morphWeights[e] = p.expression[e] ?? 0;
-    mt.pose.forEach((q, k) => (this.morphWeights[mt.expression + k] = fj.poseFeature[q]));
-    const t0 = performance.now();
-    const [ein, pin] = av.ext.models.frame.inputs.length === 2 ? av.ext.models.frame.inputs : ['expression', 'pose'];
-    const out = this.frameRunner.run({
-      [ein]: { dims: [1, E], data: Float32Array.from({ length: E }, (_, i) => p.expression[i] ?? 0) },
-      [pin]: { dims: [1, 15], data: Float32Array.from(p.pose) },
-    });
-    const theta = out[av.ext.models.frame.outputs[0] ?? Object.keys(out)[0]].data;
-    if (theta.length !== this.pixel.nTheta) throw new Error(`${av.source}: the per-frame model gives ${theta.length} weights; the per-pixel model reads ${this.pixel.nTheta}`);
-    this.theta.set(theta);
-    this.frameMlpMs = performance.now() - t0;
+    const fs = computeFrame(av, this.frameRunner, p.expression, p.pose);
+    this.lastJoints = fs.joints;
+    this.bones.set(fs.bones);
+    this.shift.set(fs.boneShift);
+    this.morphWeights.set(fs.morphWeights);
+    if (fs.theta.length !== this.pixel.nTheta) throw new Error(`${av.source}: the per-frame model gives ${fs.theta.length} weights; the per-pixel model reads ${this.pixel.nTheta}`);
+    this.theta.set(fs.theta);
+    this.frameMlpMs = fs.frameMlpMs;
     const gl = this.gl;
     gl.bindBuffer(gl.UNIFORM_BUFFER, this.thetaUbo);
     gl.bufferSubData(gl.UNIFORM_BUFFER, 0, this.theta);
@@ -153,24 +140,11 @@ export class AvatarRenderer {
   }
 
   private vertexDefines(): Defines {
-    return { N_TARGETS: this.nTargets, N_BONES: this.avatar.nBones, MORPH_TEX_SHIFT };
+    return vertexDefines(this.nTargets, this.avatar.nBones);
   }
 
   shadeDefines(state: RenderState, inner: boolean): Defines {
-    const s = this.avatar.spec;
-    return {
-      ...this.vertexDefines(),
-      DIM_POS: s.dim_pos_feature,
-      NUM_BASIS: s.num_texture_basis,
-      PIXEL_IN: s.dim_pos_feature + 6,
-      INNER_LAYER: inner,
-      EXACT_BILINEAR: state.exactBilinear,
-      THETA_TEXTURE: state.thetaSource === 'texture',
-      DEBUG_NORMALS: state.debug === 'normals',
-      DEBUG_UV: state.debug === 'uv',
-      DEBUG_ALPHA: state.debug === 'alpha',
-      DEBUG_COEF: state.debug === 'coef',
-    };
+    return shadeDefines(this.avatar.spec, this.nTargets, this.avatar.nBones, state, inner);
   }
 
   /** The exact preprocessed sources the GPU compiles for `state` (native harness, debugging). */
@@ -186,7 +160,7 @@ export class AvatarRenderer {
 
   private programFor(state: RenderState, inner: boolean, depthOnly: boolean): WebGLProgram {
     if (depthOnly) return this.cache.program('avatar.vert', 'depth.frag', this.vertexDefines()).program;
-    if (state.mode === 'mesh') return this.cache.program('avatar.vert', 'mesh.frag', { ...this.vertexDefines(), INNER_LAYER: inner }).program;
+    if (state.mode === 'mesh') return this.cache.program('avatar.vert', 'mesh.frag', meshDefines(this.nTargets, this.avatar.nBones, inner)).program;
     return this.cache.program('avatar.vert', 'shade.frag', this.shadeDefines(state, inner), { 'pixel_model.glsl': this.pixel.source }).program;
   }
 

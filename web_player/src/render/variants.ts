@@ -1,0 +1,35 @@
+/** The #define sets of the player's shader variants (shared by the renderer and the native-harness dump). */
+import type { ShadingSpec } from '../loader/hb_extension';
+import type { Defines } from './shader_lib';
+
+export const MORPH_TEX_SHIFT = 11; // morph texture width 2048 texels
+
+export interface VariantOptions {
+  exactBilinear: boolean;
+  thetaSource: 'ubo' | 'texture';
+  debug: 'none' | 'normals' | 'uv' | 'alpha' | 'coef';
+}
+
+export function vertexDefines(nTargets: number, nBones: number): Defines {
+  return { N_TARGETS: nTargets, N_BONES: nBones, MORPH_TEX_SHIFT };
+}
+
+export function shadeDefines(spec: ShadingSpec, nTargets: number, nBones: number, o: VariantOptions, inner: boolean): Defines {
+  return {
+    ...vertexDefines(nTargets, nBones),
+    DIM_POS: spec.dim_pos_feature,
+    NUM_BASIS: spec.num_texture_basis,
+    PIXEL_IN: spec.dim_pos_feature + 6,
+    INNER_LAYER: inner,
+    EXACT_BILINEAR: o.exactBilinear,
+    THETA_TEXTURE: o.thetaSource === 'texture',
+    DEBUG_NORMALS: o.debug === 'normals',
+    DEBUG_UV: o.debug === 'uv',
+    DEBUG_ALPHA: o.debug === 'alpha',
+    DEBUG_COEF: o.debug === 'coef',
+  };
+}
+
+export function meshDefines(nTargets: number, nBones: number, inner: boolean): Defines {
+  return { ...vertexDefines(nTargets, nBones), INNER_LAYER: inner };
+}
