@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# GPU frame time of the web player's OWN shaders, natively through EGL (moderngl), at 512 and
+# 1024 px: the exact preprocessed GLSL ES 3.00 sources, vertex data, morph texture, atlases and
+# per-frame uniforms the player uses (dumped by `npm --prefix web_player run bench:dump`).
+#
+# Prepare on the CPU machine (once per bundle):
+#   npm --prefix web_player run bench:dump [-- path/to/bundle.glb]   # -> web_player/bench/out/gles (~31 MB for the default preset)
+# Run on the GPU machine with carry: [".gl", ".whl", "web_player/bench/out/gles"]
+#   bash scripts/gpu/gles_bench.sh            # results: $OUT/gles_bench.json + images (or web_player/bench/out/gles_results)
+# Needs: .gl/*.deb (EGL/GL loaders, see the device README), .whl/moderngl-5.13.0*, .whl/glcontext-3.1.0* (cp312).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DUMP=${HB_GLES_DUMP:-web_player/bench/out/gles}
+if [ ! -f "$DUMP/manifest.json" ]; then
+  echo "gles_bench: $DUMP/manifest.json missing: run 'npm --prefix web_player run bench:dump' first and carry $DUMP" >&2
+  exit 2
+fi
+if ls .gl/*.deb >/dev/null 2>&1; then
+  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
+if ls .whl/moderngl-*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/hb_site .whl/moderngl-*.whl .whl/glcontext-*.whl
+  export PYTHONPATH=/tmp/hb_site${PYTHONPATH:+:$PYTHONPATH}
+fi
+NV_EGL=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+if [ -z "${__EGL_VENDOR_LIBRARY_FILENAMES:-}" ] && [ -f "$NV_EGL" ]; then export __EGL_VENDOR_LIBRARY_FILENAMES=$NV_EGL; fi
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
+RESULTS=${OUT:-web_player/bench/out/gles_results}
+mkdir -p "$RESULTS"
+PYTHONUNBUFFERED=1 python3 web_player/bench/gles_bench.py "$DUMP" --sizes 512 1024 --frames "${HB_GLES_FRAMES:-2000}" --out "$RESULTS"
+echo "gles_bench: results in $RESULTS/gles_bench.json"
