@@ -6,12 +6,13 @@ AssetClient touches are small smali test doubles (tests/android/jvm/stubs). No j
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.android.apk_helpers import JVM_MISSING, MISSING, ORIGIN, Client, router, status
+from tests.android.apk_helpers import JVM_MISSING, MISSING, ORIGIN, Client, java, router, status
 
 pytestmark = pytest.mark.skipif(
     bool(JVM_MISSING + MISSING),
@@ -176,3 +177,14 @@ def test_asset_client_serves_documents_the_user_opened(classpath, apk_assets, tm
         assert res[i][1] == chosen.read_bytes()
     assert status(res[get_gone][0])[0] == 404 and b"cannot read the chosen file" in res[get_gone][1]
     assert status(res[get_unknown][0])[0] == 404 and b"no longer available" in res[get_unknown][1]
+
+
+def test_every_app_class_passes_the_jvm_bytecode_verifier(classpath):
+    """Each class of the APK's dex, translated, loads and links on the JVM, whose verifier rejects
+    ill-typed register use (say, an int passed where a View is expected), which smali accepts and
+    ART would only reject on the phone, with a VerifyError at launch."""
+    with zipfile.ZipFile(classpath[0]) as z:
+        names = sorted(n[:-len(".class")].replace("/", ".") for n in z.namelist() if n.endswith(".class"))
+    assert "org.headbake.player.PlayerActivity" in names and len(names) >= 4, names
+    out = java(classpath, "org.headbake.test.LinkProbe", names)
+    assert out == [f"ok {n}" for n in names], out

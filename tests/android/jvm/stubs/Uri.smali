@@ -1,6 +1,7 @@
 # JVM test double of android.net.Uri: parsed by java.net.URI; getPath() is decoded, as on Android.
 .class public Landroid/net/Uri;
 .super Ljava/lang/Object;
+.implements Landroid/os/Parcelable;
 
 .field private final uri:Ljava/net/URI;
 

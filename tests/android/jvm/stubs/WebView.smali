@@ -1,3 +1,3 @@
-# JVM test double of android.webkit.WebView: a type only (the probe passes null).
+# JVM test double of android.webkit.WebView: a type only (a View; the probe passes null).
 .class public Landroid/webkit/WebView;
-.super Ljava/lang/Object;
+.super Landroid/view/View;
