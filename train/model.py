@@ -33,7 +33,7 @@ from torch import Tensor, nn
 from train.fields import (DeformField, ManifoldField, RadianceField, attribute_volume, lattice_points,
                           signed_distance, vertex_attributes, vertex_normals)
 from train.render.renderer import render_rays
-from train.render.warp import FrameState, blend, inv3, matvec
+from train.render.warp import FrameState, blend, inv3, matvec, vertex_init_state
 from train.shading import FrameMLP, ShadingSpec
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -84,19 +84,21 @@ class AvatarModel(nn.Module):
             self.register_buffer("vertex_expr", expr, persistent=False)
             self.register_buffer("vertex_pose", posed, persistent=False)
             self.register_buffer("vertex_weights", weights, persistent=False)
+            step = max(1, -(-verts.shape[0] // mc.init_vertices))
+            self.register_buffer("init_vertex_ids", torch.arange(0, verts.shape[0], step, device=dev), persistent=False)
             prior = attribute_volume(lattice_points(lo, hi, mc.deform_prior_res), verts, expr, posed, weights)
             r = mc.manifold_base_res
             if init_fields:
                 normals = vertex_normals(verts, flame.faces.long())
                 pts = lattice_points(lo, hi, r).reshape(-1, 3)
-                base = (signed_distance(pts, verts, normals) - mc.sdf_init_offset).reshape(r, r, r)
+                sdf = signed_distance(pts, verts, normals)
+                base = (sdf + mc.level_range[0] - mc.sdf_init_offset).reshape(r, r, r)
             else:
                 base = torch.zeros(r, r, r, device=dev)
 
         self.n_bones = weights.shape[1]
         self.manifold_field = ManifoldField(lo, hi, base, mc.manifold_grid_res, mc.grid_channels, mc.mlp_hidden)
-        self.deform_field = DeformField(lo, hi, prior, n_exp, self.n_bones, mc.deform_grid_res,
-                                        mc.grid_channels, mc.mlp_hidden)
+        self.deform_field = DeformField(lo, hi, prior, n_exp, self.n_bones, mc.deform_residual_res)
         self.radiance_field = RadianceField(lo, hi, mc.radiance_grid_res, mc.grid_channels, mc.mlp_hidden,
                                             mc.dim_pos_feature, mc.num_texture_basis)
         self.shading_spec = ShadingSpec(
@@ -145,10 +147,15 @@ class AvatarModel(nn.Module):
             radius = (verts - centre[:, None]).norm(dim=-1).amax(1) + self.cfg.model.bound_margin
             d_expr = expression.float() - self.canonical_expression
             d_pf = out.pose_feature.float() - self.canonical_pose_feature
-            volumes = self.deform_field.frame_volumes(d_expr, d_pf)
-        heads = self.deform_field.frame_heads(d_expr, d_pf)
-        fs = FrameState(out.transforms.float(), self.canonical_transforms, volumes, heads,
+        volumes = self.deform_field.frame_volumes(d_expr, d_pf)
+        fs = FrameState(out.transforms.float(), self.canonical_transforms, volumes,
                         candidate_bones(self.ghostbone))
+        if self.cfg.model.inverse_init == "vertex":
+            with torch.no_grad():
+                sub = self.init_vertex_ids
+                fs.verts_d, fs.verts_c, fs.init_maps = vertex_init_state(
+                    verts[:, sub], self.canonical_vertices[sub], self.vertex_weights[sub], fs.transforms,
+                    self.canonical_transforms)
         return fs, centre, radius
 
     def forward(self, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jitter: Tensor | None = None,
@@ -180,7 +187,7 @@ class AvatarModel(nn.Module):
         res["prior_skin"] = (w - self.vertex_weights[idx]).pow(2).mean() if pts.shape[0] else w.sum() * 0
         grad = self.manifold_field.gradient(eikonal_points, self.cfg.model.fd_eps)
         res["eikonal"] = (grad.norm(dim=-1) - 1.0).pow(2).mean()
-        res["deform_residual"] = self.deform_field.residual(eikonal_points[: 256]).pow(2).mean()
+        res["deform_residual"] = self.deform_field.residual_l2()
         return res
 
 

@@ -32,18 +32,19 @@ class ModelConfig:
     """Jaw opening (rad about x) of the canonical pose; canonical expression = train mean."""
     bbox_margin: float = 0.25
     """Margin (world units) added around the canonical morphable-model bbox for the fields."""
-    sdf_init_offset: float = 0.05
-    """Manifold init: s = signed distance to the morphable model minus this offset."""
+    sdf_init_offset: float = 0.0
+    """Manifold init: s = signed distance to the morphable model + innermost level - this offset,
+    i.e. the innermost layer starts this far outside the model's surface, outer layers further out."""
     manifold_base_res: int = 48
     """Resolution of the learnable dense base grid of the manifold (initialised SDF-like)."""
     manifold_grid_res: list[int] = field(default_factory=lambda: [16, 32, 64])
     """Resolutions of the manifold's multi-resolution feature grids (residual on the base)."""
     radiance_grid_res: list[int] = field(default_factory=lambda: [32, 64, 128])
     """Resolutions of the radiance field's multi-resolution feature grids."""
-    deform_grid_res: list[int] = field(default_factory=lambda: [8, 16])
-    """Resolutions of the deformation field's feature grids (kept coarse: smooth deformation)."""
     deform_prior_res: int = 32
-    """Resolution of the nearest-vertex morphable-model attribute volume the deformer refines."""
+    """Resolution of the deformation volume (nearest-vertex morphable-model attributes + residual)."""
+    deform_residual_res: int = 16
+    """Resolution of the deformation field's learnable residual grid (coarse: smooth corrections)."""
     grid_channels: int = 4
     """Feature channels per grid level."""
     mlp_hidden: int = 64
@@ -52,7 +53,11 @@ class ModelConfig:
     """Samples per ray (within the frame's bounding sphere of the deformed morphable model)."""
     bound_margin: float = 0.2
     """Margin (world units) around the deformed morphable model for ray near/far."""
-    newton_steps: int = 6
+    inverse_init: str = "vertex"
+    """Inverse-deformation start: `vertex` (nearest deformed model vertex) or `bones` (3 rigid guesses)."""
+    init_vertices: int = 2048
+    """Model vertices (evenly subsampled) searched for the `vertex` init."""
+    newton_steps: int = 4
     """Newton steps of the inverse deformation per candidate initialisation."""
     secant_steps: int = 2
     """Regula-falsi refinements of each level crossing."""
@@ -67,11 +72,13 @@ class ModelConfig:
         if not lo < hi and self.n_levels > 1:
             raise ValueError(f"model.level_range must be increasing (inner, outer); got {self.level_range}")
         for name in ("dim_pos_feature", "num_texture_basis", "ray_samples", "grid_channels", "mlp_hidden",
-                     "manifold_base_res", "deform_prior_res", "newton_steps"):
+                     "manifold_base_res", "deform_prior_res", "deform_residual_res", "newton_steps"):
             _positive(f"model.{name}", getattr(self, name))
+        if self.inverse_init not in ("vertex", "bones"):
+            raise ValueError(f"model.inverse_init must be vertex or bones; got {self.inverse_init!r}")
         if self.ray_samples < 2:
             raise ValueError(f"model.ray_samples must be >= 2; got {self.ray_samples}")
-        for name in ("manifold_grid_res", "radiance_grid_res", "deform_grid_res"):
+        for name in ("manifold_grid_res", "radiance_grid_res"):
             res = getattr(self, name)
             if not res or any(r < 2 for r in res):
                 raise ValueError(f"model.{name} must be a non-empty list of resolutions >= 2; got {res}")

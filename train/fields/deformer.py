@@ -1,28 +1,39 @@
 """Deformation field D(x_c) -> (E (n_exp, 3), P (36, 3), w (Jb)) over canonical space.
 
-Each output is the morphable model's own value at the nearest canonical vertex (a fixed
-volume, trilinearly interpolated) plus a learned residual (coarse feature grids + tiny MLP whose
-head starts at zero). Skinning weights are softmax(log(w_prior) + residual logits).
+Defined as one trilinear volume V (res `prior_res`, channels [E (n_exp*3, index e*3+c),
+P (108, index p*3+c), skinning logits (Jb)]):
+
+    V = prior + upsample(residual)        E, P = V[E], V[P];  w = softmax(V[logits])
+
+`prior` is the morphable model's own value at the nearest canonical vertex (fixed; logits =
+log(max(w, 1e-4))), `residual` a learnable coarse grid starting at zero, so deformation starts
+as the morphable model's and is refined where the images ask for it.
 
 Inverse deformation evaluates the field many times per sample for one frame's (psi, pose
-feature); `frame_warp` therefore contracts the expression/pose bases with the frame's
-coefficient deltas *before* sampling: a 3-channel displacement volume per frame and a (3, H)
-head per frame, instead of (n_exp + 36) * 3 channels per point.
+feature). Since everything but the softmax is linear in V, `frame_volumes` contracts the
+expression/pose channels with the frame's coefficient deltas once per frame: the per-point work
+of a Newton step is then one `grid_sample` of 3 + Jb channels.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-from train.fields.grid import MultiResGrid, sample_volume, to_grid_coords
+from train.fields.grid import sample_volume, to_grid_coords
 
 _W_FLOOR = 1e-4
 
 
+def prior_logits_volume(volume: Tensor, n_exp: int) -> Tensor:
+    """Attribute volume with weights (1, C, R, R, R) -> same with log-weights as the last Jb channels."""
+    e3 = n_exp * 3 + 108
+    return torch.cat([volume[:, :e3], torch.log(volume[:, e3:].clamp_min(_W_FLOOR))], dim=1)
+
+
 class DeformField(nn.Module):
-    def __init__(self, lo: Tensor, hi: Tensor, prior_volume: Tensor, n_exp: int, n_bones: int,
-                 resolutions: list[int], channels: int, hidden: int):
+    def __init__(self, lo: Tensor, hi: Tensor, prior_volume: Tensor, n_exp: int, n_bones: int, residual_res: int):
         super().__init__()
         n_ch = n_exp * 3 + 36 * 3 + n_bones
         if prior_volume.dim() != 5 or prior_volume.shape[1] != n_ch:
@@ -30,78 +41,55 @@ class DeformField(nn.Module):
         self.n_exp, self.n_bones = n_exp, n_bones
         self.register_buffer("lo", lo.detach().clone().float(), persistent=False)
         self.register_buffer("hi", hi.detach().clone().float(), persistent=False)
-        self.register_buffer("prior", prior_volume.float(), persistent=False)
-        self.encoding = MultiResGrid(lo, hi, resolutions, channels)
-        self.trunk = nn.Sequential(
-            nn.Linear(self.encoding.out_dim + 3, hidden), nn.ReLU(inplace=True),
-            nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
-        )
-        self.head = nn.Linear(hidden, n_ch)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        self.register_buffer("prior", prior_logits_volume(prior_volume.float(), n_exp), persistent=False)
+        r = residual_res
+        self.residual = nn.Parameter(torch.zeros(1, n_ch, r, r, r))
 
-    # -- pieces -------------------------------------------------------------------------------
-    def _features(self, x: Tensor) -> Tensor:
-        u = to_grid_coords(x, self.lo, self.hi)
-        return self.trunk(torch.cat([self.encoding(x), u], dim=-1))
+    @property
+    def prior_res(self) -> int:
+        return int(self.prior.shape[-1])
 
-    def _split(self, v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def _up(self, v: Tensor) -> Tensor:
+        r = self.prior_res
+        if v.shape[-1] == r:
+            return v
+        return F.interpolate(v, size=(r, r, r), mode="trilinear", align_corners=True)
+
+    def _split(self, v: Tensor, dim: int = -1) -> tuple[Tensor, Tensor, Tensor]:
         e3 = self.n_exp * 3
-        return v[..., :e3], v[..., e3 : e3 + 108], v[..., e3 + 108 :]
+        return v.narrow(dim, 0, e3), v.narrow(dim, e3, 108), v.narrow(dim, e3 + 108, self.n_bones)
 
-    # -- full attributes (prior loss, baking) ---------------------------------------------------
+    def volume(self) -> Tensor:
+        """The full field volume V (1, C, R, R, R)."""
+        return self.prior + self._up(self.residual)
+
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """x (N, 3) -> E (N, n_exp, 3), P (N, 36, 3), w (N, Jb) (rows sum to 1)."""
         x = x.reshape(-1, 3).float()
-        prior = sample_volume(self.prior, to_grid_coords(x[None], self.lo, self.hi))[0]
-        res = self.head(self._features(x)).float()
-        pe, pp, pw = self._split(prior)
-        re, rp, rw = self._split(res)
-        expr = (pe + re).reshape(-1, self.n_exp, 3)
-        pose = (pp + rp).reshape(-1, 36, 3)
-        w = torch.softmax(torch.log(pw.clamp_min(_W_FLOOR)) + rw, dim=-1)
-        return expr, pose, w
+        v = sample_volume(self.volume(), to_grid_coords(x[None], self.lo, self.hi))[0]
+        e, p, logit = self._split(v)
+        return e.reshape(-1, self.n_exp, 3), p.reshape(-1, 36, 3), torch.softmax(logit, dim=-1)
 
-    def residual(self, x: Tensor) -> Tensor:
-        """The learned residual (N, C) alone (for regularisation)."""
-        return self.head(self._features(x.reshape(-1, 3).float())).float()
-
-    # -- per-frame fast path (inverse deformation) ----------------------------------------------
     def frame_volumes(self, d_expr: Tensor, d_pose_feature: Tensor) -> Tensor:
-        """Per-frame volume (B, 3 + Jb, R, R, R): displacement E.dpsi + P^T.dpf, then prior w."""
-        r = self.prior.shape[-1]
-        pe, pp, pw = self._split(self.prior[0].movedim(0, -1))  # (R, R, R, C_*)
-        pe = pe.reshape(r, r, r, self.n_exp, 3)
-        pp = pp.reshape(r, r, r, 36, 3)
-        disp = torch.einsum("zyxec,be->bczyx", pe, d_expr.float()) + torch.einsum(
-            "zyxpc,bp->bczyx", pp, d_pose_feature.float())
-        w = pw.movedim(-1, 0)[None].expand(d_expr.shape[0], -1, -1, -1, -1)
-        return torch.cat([disp, w], dim=1).contiguous()
+        """Per-frame volume (B, 3 + Jb, R, R, R): displacement E.dpsi + P^T.dpf, then skinning logits.
 
-    def frame_heads(self, d_expr: Tensor, d_pose_feature: Tensor) -> tuple[Tensor, Tensor]:
-        """Residual head contracted per frame: weight (B, 3 + Jb, H), bias (B, 3 + Jb)."""
-        w_all, b_all = self.head.weight, self.head.bias
-        we, wp, ww = self._split(w_all.T)  # (H, C_*)
-        be, bp, bw = self._split(b_all)
-        hdim = w_all.shape[1]
-        we = we.reshape(hdim, self.n_exp, 3)
-        wp = wp.reshape(hdim, 36, 3)
-        w_disp = torch.einsum("hec,be->bch", we, d_expr) + torch.einsum("hpc,bp->bch", wp, d_pose_feature)
-        b_disp = torch.einsum("ec,be->bc", be.reshape(self.n_exp, 3), d_expr) + torch.einsum(
-            "pc,bp->bc", bp.reshape(36, 3), d_pose_feature)
-        bsz = d_expr.shape[0]
-        weight = torch.cat([w_disp, ww.T[None].expand(bsz, -1, -1)], dim=1)
-        bias = torch.cat([b_disp, bw[None].expand(bsz, -1)], dim=1)
-        return weight, bias
+        Differentiable w.r.t. the residual grid (used with gradients in the implicit step)."""
+        b = d_expr.shape[0]
 
-    def frame_warp(self, x: Tensor, volumes: Tensor, heads: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        def contract(v: Tensor) -> Tensor:  # (1, C, r, r, r) -> (B, 3 + Jb, r, r, r)
+            r = v.shape[-1]
+            e, p, logit = self._split(v[0], dim=0)
+            disp = torch.einsum("ecn,be->bcn", e.reshape(self.n_exp, 3, -1), d_expr.float()) + torch.einsum(
+                "pcn,bp->bcn", p.reshape(36, 3, -1), d_pose_feature.float())
+            out = torch.cat([disp, logit.reshape(1, self.n_bones, -1).expand(b, -1, -1)], dim=1)
+            return out.reshape(b, -1, r, r, r)
+
+        return contract(self.prior) + self._up(contract(self.residual))
+
+    def frame_warp(self, x: Tensor, volumes: Tensor) -> tuple[Tensor, Tensor]:
         """x (B, M, 3) -> displacement E.dpsi + P^T.dpf (B, M, 3) and skinning weights (B, M, Jb)."""
-        b, m, _ = x.shape
-        x = x.float()
-        prior = sample_volume(volumes, to_grid_coords(x, self.lo, self.hi))  # (B, M, 3 + Jb)
-        h = self._features(x.reshape(-1, 3)).reshape(b, m, -1).float()
-        weight, bias = heads
-        res = torch.baddbmm(bias[:, None, :], h, weight.transpose(1, 2))
-        disp = prior[..., :3] + res[..., :3]
-        w = torch.softmax(torch.log(prior[..., 3:].clamp_min(_W_FLOOR)) + res[..., 3:], dim=-1)
-        return disp, w
+        v = sample_volume(volumes, to_grid_coords(x.float(), self.lo, self.hi))
+        return v[..., :3], torch.softmax(v[..., 3:], dim=-1)
+
+    def residual_l2(self) -> Tensor:
+        return self.residual.pow(2).mean()

@@ -16,7 +16,8 @@ from torch import Tensor, nn
 
 def to_grid_coords(x: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
     """Canonical points (..., 3) -> grid_sample coordinates in [-1, 1] (..., 3)."""
-    return (x - lo) / (hi - lo) * 2.0 - 1.0
+    scale = 2.0 / (hi - lo)
+    return torch.addcmul(-1.0 - lo * scale, x, scale)
 
 
 def sample_volume(volume: Tensor, u: Tensor) -> Tensor:

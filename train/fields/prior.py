@@ -14,7 +14,17 @@ from torch import Tensor
 
 
 def nearest_vertex(x: Tensor, verts: Tensor, chunk: int = 8192) -> tuple[Tensor, Tensor]:
-    """x (N, 3), verts (V, 3) -> (squared distance (N,), index (N,)) of the nearest vertex."""
+    """x (N, 3), verts (V, 3) -> (squared distance (N,), index (N,)) of the nearest vertex.
+
+    CPU: a k-d tree (scipy); CUDA: chunked brute force (one matmul per chunk).
+    """
+    if x.device.type == "cpu" and x.shape[0] > 0:
+        from scipy.spatial import cKDTree
+
+        dist, idx = cKDTree(verts.detach().double().numpy()).query(x.detach().double().numpy(), k=1)
+        idx_t = torch.as_tensor(idx, dtype=torch.long)
+        # recompute in torch so the distance is exact in the caller's dtype
+        return (x.detach() - verts[idx_t]).pow(2).sum(-1), idx_t
     d2_out, idx_out = [], []
     vv = (verts * verts).sum(-1)
     for i in range(0, x.shape[0], chunk):

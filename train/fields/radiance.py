@@ -18,6 +18,8 @@ class RadianceField(nn.Module):
         self.num_bases = num_bases
         self.encoding = MultiResGrid(lo, hi, resolutions, channels, init_std=1e-1)
         self.decoder = tiny_mlp(self.encoding.out_dim, hidden, dim_pos_feature + 3 * num_bases + 1, n_hidden=2)
+        with torch.no_grad():  # layers start mostly transparent (the innermost is opaque anyway)
+            self.decoder[-1].bias[-1] = -2.0
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         shape = x.shape[:-1]

@@ -8,8 +8,11 @@ and skinning weights w (all from the deformation field at x_c):
 which equals forward_pts(inverse_pts(x_c; can); frame) of the spec. The inverse
 (deformed -> canonical) is a root of f(x) = x_d, found by Newton steps with the skinning part of
 the Jacobian, J ~= R_d R_c^-1 (the blendshape and weight derivatives are small near the surface),
-started from a few rigid candidates x = A_can,b A_b^-1 x_d (ghost/root, neck, jaw).
-Gradients through the root use implicit differentiation (`implicit_canonical`).
+started from the morphable model itself: the nearest deformed model vertex v_d (of a
+subsampled vertex set) maps x_d rigidly with that vertex's own skinning,
+x0 = v_c + R_c,v R_d,v^-1 (x_d - v_d) (one good candidate instead of BakedAvatar's three rigid
+bone guesses, which `inverse_init="bones"` still offers). Gradients through the root use implicit
+differentiation (`implicit_canonical`).
 """
 
 from __future__ import annotations
@@ -46,19 +49,58 @@ class FrameState:
     transforms: Tensor  # (B, Jb, 4, 4) current frame A
     canonical_transforms: Tensor  # (Jb, 4, 4) A_can
     volumes: Tensor  # (B, 3 + Jb, R, R, R) from DeformField.frame_volumes
-    heads: tuple[Tensor, Tensor]  # DeformField.frame_heads
     candidate_bones: tuple[int, ...]
+    verts_d: Tensor | None = None  # (B, Vs, 3) deformed model vertices (subsampled) for the init
+    verts_c: Tensor | None = None  # (Vs, 3) the same vertices in canonical space
+    init_maps: Tensor | None = None  # (B, Vs, 3, 3) R_c,v R_d,v^-1 per vertex
+
+
+def vertex_init_state(verts_d: Tensor, verts_c: Tensor, weights: Tensor, transforms: Tensor,
+                      canonical_transforms: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Per-vertex rigid maps for the inverse-deformation init (see module doc).
+
+    verts_d (B, Vs, 3), verts_c (Vs, 3), weights (Vs, Jb) -> (verts_d, verts_c, maps (B, Vs, 3, 3)).
+    """
+    b = verts_d.shape[0]
+    w = weights[None].expand(b, -1, -1)
+    r_d, _ = blend(w, transforms)
+    r_c, _ = blend(w, canonical_transforms[None])
+    return verts_d, verts_c, r_c @ inv3(r_d)
+
+
+def nearest_init(x_d: Tensor, fs: "FrameState", chunk: int = 32768) -> Tensor:
+    """x_d (B, M, 3) -> initial canonical guesses (B, M, 3) from the nearest deformed vertex."""
+    if x_d.device.type == "cpu":
+        from scipy.spatial import cKDTree
+
+        idx = torch.stack([torch.as_tensor(cKDTree(fs.verts_d[b].double().numpy()).query(
+            x_d[b].double().numpy(), k=1)[1], dtype=torch.long) for b in range(x_d.shape[0])])
+        vd = torch.gather(fs.verts_d, 1, idx[..., None].expand(-1, -1, 3))
+        maps = torch.gather(fs.init_maps, 1, idx[..., None, None].expand(-1, -1, 3, 3))
+        return fs.verts_c[idx] + matvec(maps, x_d - vd)
+    out = []
+    vv = (fs.verts_d * fs.verts_d).sum(-1)  # (B, Vs)
+    for i in range(0, x_d.shape[1], chunk):
+        xs = x_d[:, i : i + chunk]
+        d2 = vv[:, None, :] - 2.0 * torch.bmm(xs, fs.verts_d.transpose(1, 2))
+        idx = d2.argmin(dim=-1)  # (B, m)
+        vd = torch.gather(fs.verts_d, 1, idx[..., None].expand(-1, -1, 3))
+        maps = torch.gather(fs.init_maps, 1, idx[..., None, None].expand(-1, -1, 3, 3))
+        out.append(fs.verts_c[idx] + matvec(maps, xs - vd))
+    return torch.cat(out, dim=1)
 
 
 def blend(w: Tensor, transforms: Tensor) -> tuple[Tensor, Tensor]:
     """w (B, M, Jb), transforms (B|1, Jb, 4, 4) -> R (B, M, 3, 3), t (B, M, 3) of S(w, A)."""
-    s = torch.einsum("bmj,bjrc->bmrc", w, transforms[..., :3, :4].expand(w.shape[0], -1, -1, -1))
+    b, m, jb = w.shape
+    a = transforms[..., :3, :4].reshape(-1, jb, 12).expand(b, -1, -1)
+    s = torch.bmm(w, a).reshape(b, m, 3, 4)
     return s[..., :3], s[..., 3]
 
 
 def forward_warp(deform, x_c: Tensor, fs: FrameState) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """x_c (B, M, 3) -> (x_d (B, M, 3), w (B, M, Jb), R_d (B, M, 3, 3), R_c (B, M, 3, 3))."""
-    disp, w = deform.frame_warp(x_c, fs.volumes, fs.heads)
+    disp, w = deform.frame_warp(x_c, fs.volumes)
     r_c, t_c = blend(w, fs.canonical_transforms[None])
     r_d, t_d = blend(w, fs.transforms)
     x_o = matvec(inv3(r_c), x_c - t_c)
@@ -100,10 +142,16 @@ def newton(deform, x_d: Tensor, x0: Tensor, fs: FrameState, steps: int) -> tuple
 def invert(deform, manifold, x_d: Tensor, fs: FrameState, steps: int, tol: float) -> tuple[Tensor, Tensor, Tensor]:
     """Deformed points (B, M, 3) -> canonical (B, M, 3), valid (B, M) bool, s (B, M).
 
-    Every rigid candidate is refined by Newton; among the converged ones the one with the
-    smallest s (most inside) wins, as in the spec. Invalid points get s = 1000.
+    With a vertex init (`fs.verts_d` set) one candidate is refined. Otherwise every rigid bone
+    candidate is refined and, among the converged ones, the one with the smallest s (most
+    inside) wins, as in the spec. Invalid points get s = 1000.
     """
     b, m, _ = x_d.shape
+    if fs.verts_d is not None:
+        xs, res = newton(deform, x_d, nearest_init(x_d, fs), fs, steps)
+        ok = res < tol
+        s = manifold(xs)
+        return xs, ok, torch.where(ok, s, torch.full_like(s, 1000.0))
     cand = rigid_candidates(x_d, fs)  # (B, C, M, 3)
     c = cand.shape[1]
     xs, res = newton(deform, x_d.repeat(1, c, 1), cand.reshape(b, c * m, 3), fs, steps)

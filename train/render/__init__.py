@@ -1,0 +1,1 @@
+"""Stage-1 rendering: rays, inverse deformation, level-set hits, shading, compositing."""

@@ -1,0 +1,195 @@
+"""Stage-1 training loop on Accelerate (CPU, one GPU, or DDP with `accelerate launch --multi_gpu`).
+
+Determinism and exact resume: every random draw of a step (frames, pixels, ray jitter, eikonal
+points, prior subsampling) comes from a generator seeded by (seed, process index, step), so a
+resumed run replays exactly the draws an uninterrupted run makes; the checkpoint holds model,
+optimiser, scheduler and torch RNG states and the step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from train.config import HeadbakeConfig, save_config
+from train.conventions import pixel_rays
+from train.losses import compute_losses
+from train.model import CHECKPOINT_NAME, CONFIG_NAME, AvatarModel, build_flame, render_frames
+from train.render.rays import pixel_centres
+from train.render.frames import Frames, load_frames
+from train.render.preview import save_preview
+
+
+class TrainingStopped(RuntimeError):
+    """Training stopped early (non-finite loss); the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    seconds: float
+    it_per_s: float
+    first_loss: float
+    last_loss: float
+    first_psnr: float
+    last_psnr: float
+    checkpoint: Path
+
+
+def step_generator(seed: int, rank: int, step: int) -> torch.Generator:
+    g = torch.Generator()
+    g.manual_seed((seed * 1_000_003 + rank * 7_919 + step * 104_729) % (2**63 - 1))
+    return g
+
+
+def lr_factor(step: int, tcfg) -> float:
+    """Linear warm-up, then exponential decay to `lr_final_ratio` at the last step."""
+    warm = min(1.0, (step + 1) / max(1, tcfg.warmup_steps))
+    frac = min(1.0, step / max(1, tcfg.iterations))
+    return warm * (tcfg.lr_final_ratio ** frac)
+
+
+def sample_batch(frames: Frames, ids: torch.Tensor, cfg: HeadbakeConfig, g: torch.Generator, device) -> dict:
+    """Pick `batch_images` frames of this process's shard and `rays_per_image` pixels of each."""
+    tc = cfg.train
+    pick = ids[torch.randint(0, ids.numel(), (tc.batch_images,), generator=g)]
+    h, w = frames.height, frames.width
+    n = tc.rays_per_image
+    n_u, n_b = n - n // 2, n // 2
+    idx_u = torch.randint(0, h * w, (tc.batch_images, n_u), generator=g)
+    box = frames.mask_bbox[pick]  # (B, 4) x0, y0, x1, y1 (exclusive)
+    ry = box[:, 1:2] + (torch.rand(tc.batch_images, n_b, generator=g) * (box[:, 3:4] - box[:, 1:2])).long()
+    rx = box[:, 0:1] + (torch.rand(tc.batch_images, n_b, generator=g) * (box[:, 2:3] - box[:, 0:1])).long()
+    idx = torch.cat([idx_u, ry * w + rx], dim=1).to(device)
+    pick_d = pick.to(device)
+    rgb = frames.rgb_at(pick_d, idx)
+    mask = frames.mask_at(pick_d, idx)
+    uv = pixel_centres(idx, w)
+    o, d = pixel_rays(frames.K[pick_d], frames.c2w[pick_d], uv)
+    jitter = torch.rand(tc.batch_images, n, cfg.model.ray_samples, generator=g).to(device)
+    return {"o": o, "d": d, "rgb": rgb, "mask": mask, "expression": frames.expression[pick_d],
+            "pose": frames.pose[pick_d], "jitter": jitter, "frames": pick}
+
+
+def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps: int | None = None) -> TrainResult:
+    """Run stage 1 for `cfg` (up to `cfg.train.iterations`, or stop after `max_steps` more steps)."""
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    tc = cfg.train
+    tdir = cfg.workpath / "train"
+    ckpt_path = tdir / CHECKPOINT_NAME
+    if accelerator is None:
+        accelerator = Accelerator(
+            mixed_precision=tc.mixed_precision, log_with="tensorboard", project_dir=str(tdir),
+            kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)])
+    dev = accelerator.device
+    rank, world = accelerator.process_index, accelerator.num_processes
+    main = accelerator.is_main_process
+
+    # data first: a malformed dataset fails here, before any training
+    frames = load_frames(cfg, cfg.data.train_videos, cfg.data.train_subsample, dev)
+    ids = torch.arange(frames.n)[rank::world]
+    if ids.numel() == 0:
+        raise ValueError(f"{cfg.data.root}: {frames.n} training frame(s) cannot be sharded over {world} processes")
+
+    torch.manual_seed(cfg.seed)
+    ckpt = None
+    if resume:
+        if not ckpt_path.is_file():
+            raise FileNotFoundError(f"{ckpt_path}: nothing to resume from")
+        ckpt = load_checkpoint(ckpt_path)
+        can_expr = ckpt["model"]["canonical_expression"]
+    else:
+        can_expr = frames.expression.mean(0).cpu()
+    flame = build_flame(cfg, dev, shape_params=frames.shape_params)
+    model = AvatarModel(cfg, flame, can_expr.to(dev), init_fields=ckpt is None)
+    params = [p for n, p in model.named_parameters() if not n.startswith("flame.")]
+    opt = torch.optim.Adam(params, lr=tc.lr, betas=(0.9, 0.99), eps=1e-15)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, tc))
+    start = 0
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+        set_rng_state(ckpt["rng"])
+        start = int(ckpt["step"])
+    model, opt = accelerator.prepare(model, opt)
+    core: AvatarModel = accelerator.unwrap_model(model)
+
+    if main:
+        tdir.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, tdir / CONFIG_NAME)
+        accelerator.init_trackers("stage1")
+    end = tc.iterations if max_steps is None else min(tc.iterations, start + max_steps)
+    bar = tqdm(total=tc.iterations, initial=start, disable=not main, desc="stage 1", dynamic_ncols=True)
+    first = last = None
+    t0 = time.time()
+    step = start
+
+    def write_checkpoint(at: int) -> None:
+        accelerator.wait_for_everyone()
+        if main:
+            save_checkpoint(ckpt_path, {
+                "step": at, "model": core.state_dict(), "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(), "rng": rng_state(),
+                "meta": {"n_exp": cfg.data.n_exp, "name": cfg.name},
+            })
+
+    while step < end:
+        g = step_generator(cfg.seed, rank, step)
+        batch = sample_batch(frames, ids, cfg, g, dev)
+        eik = core.bbox_lo + torch.rand(tc.eikonal_points, 3, generator=g).to(dev) * (core.bbox_hi - core.bbox_lo)
+        extras = dict(gt_mask=batch["mask"], eikonal_points=eik, prior_max=4096, prior_dist2=tc.prior_dist2,
+                      prior_gen=g)
+        out = model(batch["o"], batch["d"], batch["expression"], batch["pose"], jitter=batch["jitter"],
+                    differentiable=True, extras=extras)
+        losses = compute_losses(out, batch["rgb"], batch["mask"], core.levels, tc)
+        finite = torch.isfinite(losses["total"].detach()).float().reshape(1)
+        if float(accelerator.reduce(finite, reduction="sum")) < world:
+            bar.close()
+            msg = (f"stage 1: non-finite loss at step {step} "
+                   f"({', '.join(f'{k}={float(v):.4g}' for k, v in losses.items())}); stopping. "
+                   f"The last good checkpoint {ckpt_path} is kept.")
+            accelerator.print(msg)
+            accelerator.end_training()
+            raise TrainingStopped(msg)
+        accelerator.backward(losses["total"])
+        if tc.grad_clip > 0:
+            accelerator.clip_grad_norm_(params, tc.grad_clip)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        step += 1
+
+        lv, ps = float(losses["total"]), float(losses["psnr"])
+        if first is None:
+            first = (lv, ps)
+        last = (lv, ps)
+        bar.update(1)
+        if main:
+            bar.set_postfix(loss=f"{lv:.4f}", psnr=f"{ps:.2f}")
+        if step % tc.log_every == 0 or step == end:
+            accelerator.log({f"loss/{k}": float(v) for k, v in losses.items() if k != "psnr"}
+                            | {"train/psnr": ps, "train/lr": sched.get_last_lr()[0]}, step=step)
+        if step % tc.checkpoint_every == 0 and step != end:
+            write_checkpoint(step)
+        if main and (step % tc.preview_every == 0 or step == end):
+            save_preview(core, frames, 0, tc.preview_res, tdir / "previews" / f"step_{step:06d}.png",
+                         accelerator, step)
+    bar.close()
+    write_checkpoint(step)
+    secs = time.time() - t0
+    accelerator.end_training()
+    n = step - start
+    if first is None:
+        first = last = (math.nan, math.nan)
+    return TrainResult(steps=n, seconds=secs, it_per_s=n / max(secs, 1e-9), first_loss=first[0],
+                       last_loss=last[0], first_psnr=first[1], last_psnr=last[1], checkpoint=ckpt_path)
