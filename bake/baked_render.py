@@ -143,6 +143,15 @@ def _batched(m: Tensor, B: int, shape: tuple[int, ...]) -> Tensor:
     return m.expand(B, *shape) if m.shape[0] == 1 else m
 
 
+def sample_texture(tex: Tensor, uv: Tensor) -> Tensor:
+    """tex (C, Ht, Wt), uv (N, 2) -> (N, C): bilinear, no mipmaps, clamp-to-edge, texel (i, j)
+    centred at ((j + .5)/Wt, (i + .5)/Ht), row 0 <-> v = 0 (GL LINEAR + CLAMP_TO_EDGE; the same
+    as train.raster.texture(..., 'linear', 'clamp'), through grid_sample's fused kernels)."""
+    grid = (uv * 2.0 - 1.0).reshape(1, 1, -1, 2)
+    out = torch.nn.functional.grid_sample(tex[None], grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out[0, :, 0].transpose(0, 1)
+
+
 def front_facing(p: Tensor, faces: Tensor, cam_centre: Tensor) -> Tensor:
     """p (N, 3) world vertices, faces (F, 3), cam_centre (3,) -> bool (F,) facing the camera."""
     a, b, c = p[faces[:, 0]], p[faces[:, 1]], p[faces[:, 2]]
@@ -191,33 +200,45 @@ def render_baked(
     keep = torch.ones(B, H, W, 1, device=dev)  # prod (1 - a_i)
     D, Kb = spec.dim_pos_feature, spec.num_texture_basis
     M = avatar.n_layers if n_layers is None else min(n_layers, avatar.n_layers)
+    colour = colour.reshape(B * H * W, 3)
+    keep = keep.reshape(B * H * W, 1)
     for i in range(M):
         g = avatar.geometry[i]
         xd, nd = lbs.deform_layer(g.vertices, g.normals, g.expr_basis, g.pose_basis, g.skin_weights, A, pf, expression)
         clip = torch.cat([xd, torch.ones_like(xd[..., :1])], -1) @ full.transpose(1, 2)
-        faces32 = g.faces.int()
         rast = torch.cat([_rasterize_front(clip[b], xd[b], g.faces, cam_centre[b], (H, W), backend) for b in range(B)])
-        cov = (rast[..., 3:4] > 0).float()
-        attrs = torch.cat([g.uvs.expand(B, -1, -1), nd, xd], dim=-1)
-        it = backend.interpolate(attrs.contiguous(), rast, faces32)
-        uv, n, p = it[..., 0:2], it[..., 2:5], it[..., 5:8]
-        n = torch.nn.functional.normalize(n, dim=-1)
-        v = torch.nn.functional.normalize(p - cam_centre[:, None, None], dim=-1)
+        # shade only the covered pixels (sorted, so each frame's pixels are one contiguous run)
+        flat = rast.reshape(-1, 4)
+        pix = torch.nonzero(flat[:, 3] > 0)[:, 0]
+        if pix.numel() == 0:
+            continue
+        bi = torch.div(pix, H * W, rounding_mode="floor")
+        tri = g.faces[flat[pix, 3].long() - 1]  # (N, 3)
+        w0, w1 = flat[pix, 0:1], flat[pix, 1:2]
+
+        def interp(attr: Tensor) -> Tensor:  # (V, C) or (B, V, C) -> (N, C), perspective-correct
+            a3 = attr[tri] if attr.dim() == 2 else attr[bi[:, None], tri]
+            return w0 * a3[:, 0] + w1 * a3[:, 1] + (1.0 - w0 - w1) * a3[:, 2]
+
+        uv = interp(g.uvs)
+        n = torch.nn.functional.normalize(interp(nd), dim=-1)
+        v = torch.nn.functional.normalize(interp(xd) - cam_centre[bi], dim=-1)
         tex = avatar.textures[i]
         tex = fake_quantize(tex) if quantize else tex
-        sampled = backend.texture(tex.permute(1, 2, 0)[None].contiguous(), uv.contiguous(), "linear", "clamp")
-        rgba = shade(
-            sampled[..., :D].reshape(B, H * W, D),
-            n.reshape(B, H * W, 3),
-            v.reshape(B, H * W, 3),
-            sampled[..., D:].reshape(B, H * W, Kb, 4),
-            theta,
-            spec,
-        ).reshape(B, H, W, 4)
-        a = torch.ones_like(cov) if i == 0 else rgba[..., 3:4].clamp(0.0, 1.0)
-        a = a * cov
-        colour = a * rgba[..., :3] + (1.0 - a) * colour
+        sampled = sample_texture(tex, uv)  # (N, D + 4K)
+        counts = torch.bincount(bi, minlength=B).tolist()
+        parts = zip(sampled.split(counts), n.split(counts), v.split(counts))
+        rgba = torch.cat([
+            shade(sm[None, :, :D], nn_[None], vv[None], sm[None, :, D:].reshape(1, -1, Kb, 4), theta[b : b + 1], spec)[0]
+            for b, (sm, nn_, vv) in enumerate(parts)
+        ])
+        alpha = torch.ones_like(rgba[:, 3:4]) if i == 0 else rgba[:, 3:4].clamp(0.0, 1.0)
+        a = torch.zeros_like(keep).index_put((pix,), alpha)
+        rgb = torch.zeros_like(colour).index_put((pix,), rgba[:, :3])
+        colour = a * rgb + (1.0 - a) * colour
         keep = keep * (1.0 - a)
+    colour = colour.reshape(B, H, W, 3)
+    keep = keep.reshape(B, H, W, 1)
     return torch.cat([colour, 1.0 - keep], dim=-1)
 
 

@@ -33,7 +33,7 @@ class LayerReport:
     charts: int
     atlas_utilization: float
     boundary_length: float
-    flipped_faces: int
+    disagreeing_faces: int
     canonical_vertices: np.ndarray = field(repr=False)  # (V', 3) float32, split like the artifact
     seconds: float = 0.0
 
@@ -92,7 +92,7 @@ def bake_layer(source, grid: LevelGrid, index: int, cfg: BakeConfig, device, bac
     )
     report = LayerReport(
         level=level, mc_faces=mc_faces, faces=len(uvm.faces), vertices=len(uvm.vmapping), charts=uvm.n_charts,
-        atlas_utilization=uvm.utilization, boundary_length=meshing.boundary_length(v, f), flipped_faces=flipped,
+        atlas_utilization=uvm.utilization, boundary_length=meshing.boundary_length(v, f), disagreeing_faces=flipped,
         canonical_vertices=xc_split.cpu().numpy(), seconds=time.perf_counter() - t0,
     )
     return Layer(f"layer{index}", level, index == 0, arrays), report

@@ -71,17 +71,25 @@ def boundary_length(v: np.ndarray, f: np.ndarray) -> float:
 
 
 def orient_outward(v: np.ndarray, f: np.ndarray, outward_normals: np.ndarray) -> tuple[np.ndarray, int]:
-    """Make every face counter-clockwise seen from outside.
+    """Make faces counter-clockwise seen from outside, one connected component at a time.
 
     outward_normals (F, 3): the field's outward direction at each face (e.g. grad s at the
-    centroid). Faces whose right-hand normal disagrees are reversed. Returns (faces, n_flipped).
+    centroid). Marching cubes and edge collapses keep a component's winding consistent, so a
+    component is reversed as a whole when most of its area disagrees (single faces are never
+    flipped: that would break the consistency around a noisy gradient). Returns (faces, number
+    of faces still disagreeing, e.g. folds left by decimation).
     """
     p = v[f]
     fn = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
-    flip = (fn * outward_normals).sum(1) < 0
+    dot = (fn * outward_normals).sum(1)
+    lab = components(f, len(v))
+    area = np.linalg.norm(fn, axis=1)
+    vote = np.bincount(lab, weights=np.sign(dot) * area)
+    flip = vote[lab] < 0
     f = f.copy()
     f[flip] = f[flip][:, ::-1]
-    return f, int(flip.sum())
+    dot[flip] = -dot[flip]
+    return f, int((dot < 0).sum())
 
 
 def decimate(

@@ -23,6 +23,10 @@ from export.artifact import Artifact, save_artifact
 from train.configlib import to_dict
 from train.conventions import intrinsics_from_normalized, w2c_from_world_mat
 
+class CheckpointError(ValueError):
+    """The stage-1 checkpoint is missing, truncated or does not match its config."""
+
+
 BAKED_DIR = "baked"
 FINETUNED_DIR = "finetuned"
 
@@ -121,7 +125,14 @@ def run_bake(cfg, progress: bool = True) -> Path:
 
     t0 = time.perf_counter()
     device = resolve_device(cfg.bake.device)
-    _, model = load_stage1(cfg.workdir, device)
+    tdir = Path(cfg.workdir) / "train"
+    try:
+        _, model = load_stage1(cfg.workdir, device)
+    except FileNotFoundError as exc:
+        raise CheckpointError(str(exc)) from None
+    except Exception as exc:  # torch.load / load_state_dict raise many types for bad files
+        raise CheckpointError(f"{tdir}/checkpoint.pt: cannot load the stage-1 checkpoint "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
     model.eval()
     t_load = time.perf_counter() - t0
     layers, reports, grid = bake_layers(model, cfg.bake, device, cfg.bake.raster_backend, progress)

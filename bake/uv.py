@@ -34,24 +34,29 @@ def unwrap(vertices: np.ndarray, faces: np.ndarray, texture_size: int, padding: 
         raise ValueError(f"texture_size must be positive; got {texture_size}")
     co = xatlas.ChartOptions()
     co.max_iterations = seed_iterations
-    tpu = 0.0  # 0: let xatlas pick texels per unit for the resolution
-    for _ in range(8):
+    # pack into one atlas of unbounded size, then rescale the charts (texels per unit) until
+    # that atlas fits the texture; padding is in texels, so a few passes converge
+    tpu, best = 0.0, None  # tpu 0: xatlas' own estimate for the first pass
+    for _ in range(12):
         atlas = xatlas.Atlas()
         atlas.add_mesh(np.ascontiguousarray(vertices, np.float32), np.ascontiguousarray(faces, np.uint32))
         po = xatlas.PackOptions()
         po.padding = int(padding)
-        po.resolution = int(texture_size)
+        po.resolution = 0
         po.texels_per_unit = float(tpu)
         po.bilinear = True
         po.rotate_charts = True
         atlas.generate(co, po)
-        w, h = atlas.width, atlas.height
-        if atlas.atlas_count == 1 and max(w, h) <= texture_size:
+        side = max(atlas.width, atlas.height)
+        if atlas.atlas_count == 1 and side <= texture_size and (best is None or side > best[1]):
+            best = (atlas, side)
+        if best is not None and best[1] >= 0.93 * texture_size:
             break
-        # the packer overshot the requested size: shrink the charts and pack again
-        tpu = atlas.texels_per_unit * 0.97 * texture_size / max(w, h, texture_size + 1)
-    else:
+        tpu = atlas.texels_per_unit * 0.985 * texture_size / side
+    if best is None:
         raise RuntimeError(f"xatlas could not pack the charts into {texture_size}^2 texels")
+    atlas = best[0]
+    w, h = atlas.width, atlas.height
     vmapping, idx, uvs = atlas[0]
     new_faces = idx.astype(np.int64)
     # xatlas keeps face order; check the winding survived (it only splits vertices)
