@@ -26,25 +26,32 @@ NEEDS = JVM_MISSING + MISSING + [n for n, ok in (("chromium", Path(CHROMIUM).exi
 pytestmark = pytest.mark.skipif(bool(NEEDS), reason=f"missing: {', '.join(NEEDS)} (make sysdeps web)")
 
 
-def test_packaged_player_plays_the_default_bundle_and_survives_rotation(classpath, apk_assets, built, tmp_path):
+def test_packaged_player_plays_the_default_bundle_then_a_users_file(classpath, apk_assets, built, tmp_path):
     if not built.real_player:
         pytest.skip("the APK under test carries the placeholder player (HB_ANDROID_TEST_PLAYER=placeholder)")
     files = sorted(p.relative_to(apk_assets).as_posix() for p in apk_assets.rglob("*") if p.is_file())
+    # a document the user picks: PlayerActivity registers its content:// URI, then loads /user/<n>/<name>
+    chosen = tmp_path / "picked by user.glb"
+    chosen.write_bytes(built.bundle.read_bytes())
+    user_path = "/user/1/picked_by_user.glb"
     c = Client(classpath, apk_assets, tmp_path)
-    asked = {f: c.request(f"{ORIGIN}/{f}") for f in files}
+    asked = {f"{ORIGIN}/{f}": c.request(f"{ORIGIN}/{f}") for f in files}
     default = c.command("DEFAULT")
+    reg = c.command("REGISTER", f"content://com.example.documents{chosen.as_posix().replace(' ', '%20')}", chosen.name)
+    asked[ORIGIN + user_path] = c.request(ORIGIN + user_path)
     res = c.run()
+    assert res[reg][0] == user_path
     routes = {}
-    for f, i in asked.items():
+    for u, i in asked.items():
         code, mime, charset, reason = status(res[i][0])
-        assert code == 200, (f, res[i][0])
-        routes[f"{ORIGIN}/{f}"] = {"status": code, "mime": mime, "charset": charset, "reason": reason,
-                                   "body": str(c.bodies[i])}
-    (url,) = router(classpath, [("playerUrl", res[default][0])])
+        assert code == 200, (u, res[i][0])
+        routes[u] = {"status": code, "mime": mime, "charset": charset, "reason": reason, "body": str(c.bodies[i])}
+    assert routes[ORIGIN + user_path]["mime"] == "model/gltf-binary"
+    url, user_url = router(classpath, [("playerUrl", res[default][0]), ("playerUrl", user_path)])
     (tmp_path / "routes.json").write_text(json.dumps(routes))
     shot = tmp_path / "phone.png"
-    proc = subprocess.run(["node", str(Path(__file__).with_name("page_check.mjs")), str(tmp_path / "routes.json"), url, str(shot)],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(["node", str(Path(__file__).with_name("page_check.mjs")), str(tmp_path / "routes.json"), str(shot), url, user_url],
+                          capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["error"] is None and result["ready"], result
@@ -57,3 +64,6 @@ def test_packaged_player_plays_the_default_bundle_and_survives_rotation(classpat
     assert img.std() > 5.0, "the screenshot is blank"
     portrait = np.asarray(Image.open(tmp_path / "phone_portrait.png").convert("RGB"), dtype=np.float32)
     assert portrait.shape[:2] == (860, 412) and portrait.std() > 5.0
+    (user,) = result["next"]
+    assert user["ready"] and user["error"] is None, user
+    assert "picked_by_user.glb" in user["text"], "the player does not show the opened file's name"
