@@ -31,6 +31,7 @@ class LayerReport:
     faces: int
     vertices: int
     charts: int
+    uv_padding: int
     atlas_utilization: float
     boundary_length: float
     disagreeing_faces: int
@@ -91,7 +92,7 @@ def bake_layer(source, grid: LevelGrid, index: int, cfg: BakeConfig, device, bac
         radiance=srgb_to_uint8(tex.radiance),
     )
     report = LayerReport(
-        level=level, mc_faces=mc_faces, faces=len(uvm.faces), vertices=len(uvm.vmapping), charts=uvm.n_charts,
+        level=level, mc_faces=mc_faces, faces=len(uvm.faces), vertices=len(uvm.vmapping), charts=uvm.n_charts, uv_padding=uvm.padding,
         atlas_utilization=uvm.utilization, boundary_length=meshing.boundary_length(v, f), disagreeing_faces=flipped,
         canonical_vertices=xc_split.cpu().numpy(), seconds=time.perf_counter() - t0,
     )

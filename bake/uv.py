@@ -20,6 +20,7 @@ class UVMesh:
     faces: np.ndarray  # (F, 3) int64 into the split vertices, same order and winding as the input
     uvs: np.ndarray  # (V', 2) float32 in [0, 1]; u along texture columns, v along rows
     n_charts: int
+    padding: int  # texels between charts actually used
     utilization: float  # fraction of the atlas covered by charts
 
 
@@ -32,6 +33,23 @@ def unwrap(vertices: np.ndarray, faces: np.ndarray, texture_size: int, padding: 
     """
     if texture_size <= 0:
         raise ValueError(f"texture_size must be positive; got {texture_size}")
+    # many small charts may not fit a small texture with wide gutters: narrow them step by step
+    for pad in range(max(int(padding), 1), 0, -1):
+        try:
+            return _unwrap(vertices, faces, texture_size, pad, seed_iterations)
+        except _PackingFailed:
+            continue
+    raise RuntimeError(
+        f"xatlas could not pack the {len(faces)}-face mesh's charts into {texture_size}^2 texels even with "
+        "1-texel padding; raise bake.texture_size or lower bake.faces_per_layer"
+    )
+
+
+class _PackingFailed(RuntimeError):
+    pass
+
+
+def _unwrap(vertices: np.ndarray, faces: np.ndarray, texture_size: int, padding: int, seed_iterations: int) -> UVMesh:
     co = xatlas.ChartOptions()
     co.max_iterations = seed_iterations
     # pack into one atlas of unbounded size, then rescale the charts (texels per unit) until
@@ -54,7 +72,7 @@ def unwrap(vertices: np.ndarray, faces: np.ndarray, texture_size: int, padding: 
             break
         tpu = atlas.texels_per_unit * 0.985 * texture_size / side
     if best is None:
-        raise RuntimeError(f"xatlas could not pack the charts into {texture_size}^2 texels")
+        raise _PackingFailed(texture_size)
     atlas = best[0]
     w, h = atlas.width, atlas.height
     vmapping, idx, uvs = atlas[0]
@@ -64,4 +82,4 @@ def unwrap(vertices: np.ndarray, faces: np.ndarray, texture_size: int, padding: 
         raise RuntimeError("xatlas changed the face order or winding")
     # the binding normalises by the atlas' own (w, h); re-express in the square texture
     uvs = uvs * np.array([w, h], np.float64) / texture_size
-    return UVMesh(vmapping.astype(np.int64), new_faces, np.clip(uvs, 0.0, 1.0).astype(np.float32), int(atlas.chart_count), float(np.mean(atlas.utilization)) * w * h / texture_size**2)
+    return UVMesh(vmapping.astype(np.int64), new_faces, np.clip(uvs, 0.0, 1.0).astype(np.float32), int(atlas.chart_count), padding, float(np.mean(atlas.utilization)) * w * h / texture_size**2)
