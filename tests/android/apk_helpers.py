@@ -176,7 +176,10 @@ class Client:
     def run(self) -> list[tuple[str, bytes | None]]:
         out = java(self.classpath, "org.headbake.player.ClientProbe", [str(self.assets), *self.args])
         assert len(out) == len(self.bodies), out
-        return [(line, body.read_bytes() if body is not None and body.exists() else None) for line, body in zip(out, self.bodies)]
+        return [
+            (line, body.read_bytes() if body is not None and body.exists() else None)
+            for line, body in zip(out, self.bodies)
+        ]
 
 
 def status(line: str) -> tuple[int, str, str, str]:

@@ -21,8 +21,15 @@ from tests.android.apk_helpers import JVM_MISSING, MISSING, ORIGIN, WEB, Client,
 
 PLAYWRIGHT = WEB / "node_modules" / "playwright-core"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-NEEDS = JVM_MISSING + MISSING + [n for n, ok in (("chromium", Path(CHROMIUM).exists()), ("node", shutil.which("node")),
-                                                  ("web_player/node_modules/playwright-core (make web)", PLAYWRIGHT.is_dir())) if not ok]
+NEEDS = JVM_MISSING + MISSING + [
+    name
+    for name, ok in (
+        ("chromium", Path(CHROMIUM).exists()),
+        ("node", shutil.which("node")),
+        ("web_player/node_modules/playwright-core (make web)", PLAYWRIGHT.is_dir()),
+    )
+    if not ok
+]
 pytestmark = pytest.mark.skipif(bool(NEEDS), reason=f"missing: {', '.join(NEEDS)} (make sysdeps web)")
 
 
@@ -50,7 +57,8 @@ def test_packaged_player_plays_the_default_bundle_then_a_users_file(classpath, a
     url, user_url = router(classpath, [("playerUrl", res[default][0]), ("playerUrl", user_path)])
     (tmp_path / "routes.json").write_text(json.dumps(routes))
     shot = tmp_path / "phone.png"
-    proc = subprocess.run(["node", str(Path(__file__).with_name("page_check.mjs")), str(tmp_path / "routes.json"), str(shot), url, user_url],
+    script = Path(__file__).with_name("page_check.mjs")
+    proc = subprocess.run(["node", str(script), str(tmp_path / "routes.json"), str(shot), url, user_url],
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
