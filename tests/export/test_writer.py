@@ -137,3 +137,22 @@ def test_bundle_with_external_uri_is_refused(small_bundle, tmp_path):
     trunc.write_bytes(path.read_bytes()[:-1000])
     with pytest.raises(ArtifactError, match="truncated"):
         read_bundle(trunc)
+
+
+def test_bake_toy_artifact_exports_and_validates(tmp_path):
+    """The bake teammate's procedural artifact (another writer of the contract) exports cleanly."""
+    toy = pytest.importorskip("bake.toy")
+    from export.config import ExportConfig
+    from export.gltf_read import read_bundle
+    from export.writer import export_glb
+
+    art = toy.toy_artifact(n_layers=2, n_exp=4, texture_size=32)
+    path = tmp_path / "toy.glb"
+    export_glb(art, path, ExportConfig(lossless_radiance=True), progress=False)
+    back = read_bundle(path)
+    for a, b in zip(art.layers, back.layers):
+        np.testing.assert_array_equal(a.radiance, b.radiance)
+        np.testing.assert_allclose(a.expr_basis, b.expr_basis, atol=1.2e-4)
+    if validation.available():
+        (rep,) = validation.validate_files(path)
+        assert rep["numErrors"] == 0 and not validation.unexplained(rep), validation.describe(rep)
