@@ -1,5 +1,9 @@
 """BakedAvatar's `mesh_data.pkl` (spec 4.2) -> Artifact, without running pickled code.
 
+Also reads the folder BakedAvatar's `unpack_pkl.py` makes of it (spec 6.1: metadata.json with
+array descriptors + .npy files, textures as atlases), with `np.load(allow_pickle=False)` and every
+path confined to that folder.
+
 `torch.save` writes a zip whose `*/data.pkl` is a pickle of dicts, lists, numbers, numpy
 arrays and possibly torch tensors (their bytes in `*/data/<key>`). We unpickle `data.pkl` with
 an unpickler whose `find_class` admits only numpy's array/dtype/scalar reconstructors,
@@ -215,10 +219,14 @@ def mesh_data_to_artifact(d: dict, where: str) -> Artifact:
 
 
 def load_mesh_data(path, sequences: list[str] = ()) -> Artifact:
-    """`python -m export --from-bakedavatar PATH [--sequence flame_params.json ...]`."""
+    """`python -m export --from-bakedavatar PATH [--sequence flame_params.json ...]`.
+
+    PATH: a mesh_data.pkl, or the folder unpack_pkl.py made of one (metadata.json + .npy)."""
     from export.sequences import load_flame_params
 
-    art = mesh_data_to_artifact(safe_load(path), str(path))
+    path = Path(path)
+    data = load_unpacked(path) if path.is_dir() else safe_load(path)
+    art = mesh_data_to_artifact(data, str(path))
     for sp in sequences:
         name, seq, cam = load_flame_params(sp, art.n_exp)
         art.sequences[name] = seq
@@ -227,3 +235,60 @@ def load_mesh_data(path, sequences: list[str] = ()) -> Artifact:
             art.meta["source"]["camera"] = str(sp)
     validate(art, str(path))
     return art
+
+
+# -- the web-demo layout written by BakedAvatar's unpack_pkl.py (spec 6.1, 6.3) ---------------
+def _load_npy(root: Path, desc, where: str) -> np.ndarray:
+    """One `{"path", "shape", "dtype"}` descriptor -> array; the path must stay inside `root`."""
+    if not isinstance(desc, dict) or "path" not in desc:
+        raise ArtifactError(f"{where}: must be an array descriptor with a 'path'")
+    p = (root / str(desc["path"])).resolve()
+    if root.resolve() not in p.parents:
+        raise ArtifactError(f"{where}: path {desc['path']!r} points outside the folder {root}")
+    if not p.is_file():
+        raise ArtifactError(f"{where}: file {p} not found")
+    try:
+        arr = np.load(p, allow_pickle=False)
+    except ValueError as exc:
+        raise ArtifactError(f"{where}: {p} is not a plain .npy array ({exc})") from None
+    if "shape" in desc and list(arr.shape) != list(desc["shape"]):
+        raise ArtifactError(f"{where}: {p} has shape {list(arr.shape)}; metadata says {desc['shape']}")
+    return arr
+
+
+def _untile(atlas: np.ndarray, H: int, W: int, count: int) -> np.ndarray:
+    """Row-major tiles of H x W -> (count, H, W, C)."""
+    cols = atlas.shape[1] // W
+    return np.stack([atlas[(k // cols) * H : (k // cols + 1) * H, (k % cols) * W : (k % cols + 1) * W] for k in range(count)])
+
+
+def load_unpacked(folder) -> dict:
+    """An unpack_pkl output folder (metadata.json + .npy files) -> the mesh_data dict (spec 4.2)."""
+    import json
+
+    root = Path(folder)
+    meta_path = root / "metadata.json"
+    if not meta_path.is_file():
+        raise ArtifactError(f"{meta_path}: not found (expected BakedAvatar's unpack_pkl output)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{meta_path}: not valid JSON ({exc})") from None
+    w = str(meta_path)
+    D = int(meta.get("dim_pos_feature", 8))
+    K = int(meta.get("num_texture_basis", 16))
+    out = {k: meta[k] for k in ("ghostbone", "dim_pos_feature", "num_texture_basis", "spatial_mlp_temperature") if k in meta}
+    out["common"] = {k: _load_npy(root, v, f"{w}: common.{k}") for k, v in _get(meta, "common", w).items()}
+    out["global_mlp"] = {k: _load_npy(root, v, f"{w}: global_mlp.{k}") for k, v in _get(meta, "global_mlp", w).items()}
+    out["meshes"] = []
+    for i, m in enumerate(_get(meta, "meshes", w)):
+        mw = f"{w}: meshes[{i}]"
+        d = {k: _load_npy(root, v, f"{mw}.{k}") for k, v in m.items() if isinstance(v, dict)}
+        d["level"] = float(_get(m, "level", mw))
+        pos = _get(d, "position_texture", mw)
+        n_tiles = -(-D // 4)
+        H, W = pos.shape[0], pos.shape[1] // n_tiles
+        d["position_texture"] = np.concatenate(list(_untile(pos, H, W, n_tiles)), axis=-1)[..., :D]
+        d["radiance_textures"] = _untile(_get(d, "radiance_texture", mw), H, W, K)
+        out["meshes"].append(d)
+    return out

@@ -133,3 +133,52 @@ def test_bad_mesh_data_messages(small_artifact, tmp_path):
         load_mesh_data(trunc)
     with pytest.raises(ArtifactError, match="not found"):
         load_mesh_data(tmp_path / "missing.pkl")
+
+
+def write_unpacked(d: dict, root) -> None:
+    """What BakedAvatar's unpack_pkl.py writes (spec 6.1/6.3): .npy per array, atlased textures."""
+    root.mkdir(parents=True, exist_ok=True)
+
+    def desc(arr, rel):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        np.save(root / rel, np.ascontiguousarray(arr))
+        return {"path": rel, "shape": list(arr.shape), "dtype": str(arr.dtype)}
+
+    meta = {k: d[k] for k in ("ghostbone", "dim_pos_feature", "num_texture_basis", "spatial_mlp_temperature")}
+    meta["common"] = {k: desc(v, f"common/{k}.npy") for k, v in d["common"].items()}
+    meta["global_mlp"] = {k: desc(np.asarray(v), f"global_mlp/{k}.npy") for k, v in d["global_mlp"].items()}
+    meta["meshes"] = []
+    for i, m in enumerate(d["meshes"]):
+        entry = {"level": float(m["level"])}
+        for k in ("vertices", "faces", "shapedirs", "posedirs", "lbs_weights", "normals", "uvs"):
+            entry[k] = desc(m[k], f"meshes_{i}/{k}.npy")
+        pos = m["position_texture"]
+        entry["position_texture"] = desc(np.concatenate([pos[..., :4], pos[..., 4:8]], axis=1), f"meshes_{i}/position_texture.npy")
+        rad = m["radiance_textures"]
+        rows = [np.concatenate(list(rad[r * 4 : (r + 1) * 4]), axis=1) for r in range(4)]
+        entry["radiance_texture"] = desc(np.concatenate(rows, axis=0), f"meshes_{i}/radiance_texture.npy")
+        meta["meshes"].append(entry)
+    (root / "metadata.json").write_text(json.dumps(meta))
+    return meta
+
+
+def test_unpacked_folder_matches_pickle(small_artifact, tmp_path):
+    d = mesh_data_from(small_artifact, split_seam=False)
+    pkl = tmp_path / "mesh_data.pkl"
+    torch.save(d, pkl)
+    meta = write_unpacked(d, tmp_path / "mesh_data")
+    a, b = load_mesh_data(pkl), load_mesh_data(tmp_path / "mesh_data")
+    for la, lb in zip(a.layers, b.layers):
+        for k in la.arrays:
+            np.testing.assert_array_equal(la.arrays[k], lb.arrays[k], err_msg=k)
+    # a descriptor pointing outside the folder is refused, and no bundle is written
+    secret = tmp_path / "secret.npy"
+    np.save(secret, np.zeros((4, 4, 4), np.uint8))
+    meta["meshes"][1]["radiance_texture"]["path"] = "../secret.npy"
+    (tmp_path / "mesh_data" / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match=r"meshes\[1\]\.radiance_texture: path '\.\./secret\.npy' points outside"):
+        load_mesh_data(tmp_path / "mesh_data")
+    from export.__main__ import main
+
+    assert main(["--from-bakedavatar", str(tmp_path / "mesh_data"), "-o", str(tmp_path / "dist"), "--no-preview"]) == 2
+    assert not (tmp_path / "dist").exists()
