@@ -31,6 +31,8 @@ class BakeConfig:
     """Texels between UV charts (xatlas padding); leaves room for the dilation."""
     dilation: int = 8
     """Rings of texels filled outward from chart borders (bilinear taps never read background)."""
+    workers: int = 0
+    """Processes for the per-level meshing (marching cubes, decimation, UVs); 0: auto, 1: serial."""
     chunk: int = 65536
     """Points per field query."""
     raster_backend: str = "auto"
@@ -59,6 +61,8 @@ class BakeConfig:
         for name in ("faces_per_layer", "texture_size", "supersample", "chunk", "finetune_batch"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive; got {getattr(self, name)}")
+        if self.workers < 0:
+            raise ValueError(f"workers must be >= 0; got {self.workers}")
         if self.finetune_iterations < 0:
             raise ValueError(f"finetune_iterations must be >= 0; got {self.finetune_iterations}")
         if not 0.0 < self.back_density <= 1.0:

@@ -7,11 +7,16 @@ original space, and textures baked in UV space, quantised to uint8 by rounding.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from scipy.ndimage import map_coordinates
 from tqdm import tqdm
 
 from bake import meshing
@@ -19,7 +24,7 @@ from bake.attributes import vertex_attributes
 from bake.config import BakeConfig
 from bake.levelset import LevelGrid, evaluate_coarse_to_fine, marching_cubes
 from bake.texture import bake_textures
-from bake.uv import unwrap
+from bake.uv import UVMesh, unwrap
 from export.artifact import Layer
 from train.conventions import srgb_to_uint8
 
@@ -54,11 +59,39 @@ def level_grid(source, cfg: BakeConfig, device, progress: bool = True) -> LevelG
     return grid
 
 
-@torch.no_grad()
-def bake_layer(source, grid: LevelGrid, index: int, cfg: BakeConfig, device, backend: str) -> tuple[Layer, LayerReport]:
-    """One level set -> (artifact Layer, report)."""
+@dataclass
+class LevelMesh:
+    """Geometry of one level before the fields are queried (numpy only, picklable)."""
+
+    index: int
+    level: float
+    v: np.ndarray  # (V, 3) float64 canonical
+    f: np.ndarray  # (F, 3) int64, counter-clockwise from outside
+    uvm: UVMesh
+    mc_faces: int
+    disagreeing: int
+    boundary: float
+    seconds: float
+
+
+def grid_gradient(grid: LevelGrid, x: np.ndarray) -> np.ndarray:
+    """d s / d x at points x (N, 3) by central differences of the trilinear lattice."""
+    R = grid.resolution
+    scale = R / (grid.hi - grid.lo)
+    idx = (x - grid.lo) * scale  # lattice coordinates
+    g = np.empty_like(idx)
+    for a in range(3):
+        d = np.zeros(3)
+        d[a] = 0.5
+        hi = map_coordinates(grid.values, (idx + d).T, order=1, mode="nearest")
+        lo = map_coordinates(grid.values, (idx - d).T, order=1, mode="nearest")
+        g[:, a] = (hi - lo) * scale[a]
+    return g
+
+
+def level_mesh(grid: LevelGrid, index: int, level: float, cfg: BakeConfig) -> LevelMesh:
+    """Marching cubes, cleanup, decimation, outward winding and UV atlas of one level set."""
     t0 = time.perf_counter()
-    level = float(source.levels[index])
     v, f = marching_cubes(grid, level)
     if len(f) == 0:
         raise RuntimeError(f"level {index} (s = {level:.4f}) has no surface inside the bake box; is stage 1 trained?")
@@ -67,18 +100,55 @@ def bake_layer(source, grid: LevelGrid, index: int, cfg: BakeConfig, device, bac
     v, f = meshing.keep_main_components(v, f, cfg.min_component_fraction)
     v, f = meshing.decimate(v, f, cfg.faces_per_layer, back_density=cfg.back_density)
     v, f = meshing.remove_degenerate(v, f)
-    centroids = torch.as_tensor(v[f].mean(1), dtype=torch.float32, device=device)
-    n_out = torch.cat([source.manifold_normal(c) for c in centroids.split(cfg.chunk)]).cpu().numpy()
-    f, flipped = meshing.orient_outward(v, f, n_out)
+    f, disagreeing = meshing.orient_outward(v, f, grid_gradient(grid, v[f].mean(1)))
     uvm = unwrap(v, f, cfg.texture_size, cfg.uv_padding)
-    xc = torch.as_tensor(v, dtype=torch.float32, device=device)
+    return LevelMesh(index, level, v, f, uvm, mc_faces, disagreeing, meshing.boundary_length(v, f), time.perf_counter() - t0)
+
+
+def _level_mesh_job(args) -> LevelMesh:
+    """Process-pool entry: the lattice arrives as a memory-mapped .npy file."""
+    path, lo, hi, index, level, cfg = args
+    grid = LevelGrid(np.load(path, mmap_mode="r"), lo, hi, 0)
+    return level_mesh(grid, index, level, cfg)
+
+
+def level_meshes(grid: LevelGrid, levels: list[float], cfg: BakeConfig, progress: bool = True) -> list[LevelMesh]:
+    """`level_mesh` for every level, in parallel processes when cfg.workers allows (CPU-bound)."""
+    workers = cfg.workers or min(len(levels), max(1, (os.cpu_count() or 1) // 2), 8)
+    bar = tqdm(total=len(levels), desc="layer meshes", disable=not progress)
+    if workers <= 1 or len(levels) <= 1:
+        out = []
+        for i, lv in enumerate(levels):
+            out.append(level_mesh(grid, i, lv, cfg))
+            bar.update()
+        bar.close()
+        return out
+    with tempfile.TemporaryDirectory(prefix="hb-grid-") as tmp:
+        path = os.path.join(tmp, "grid.npy")
+        np.save(path, grid.values)
+        jobs = [(path, grid.lo, grid.hi, i, lv, cfg) for i, lv in enumerate(levels)]
+        ctx = multiprocessing.get_context("spawn")  # no fork of a CUDA-initialised parent
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            out = []
+            for m in pool.map(_level_mesh_job, jobs):
+                out.append(m)
+                bar.update()
+    bar.close()
+    return out
+
+
+@torch.no_grad()
+def texture_layer(source, lm: LevelMesh, cfg: BakeConfig, device, backend: str) -> tuple[Layer, LayerReport]:
+    """Per-vertex attributes and textures of one level mesh -> (artifact Layer, report)."""
+    t0 = time.perf_counter()
+    uvm = lm.uvm
+    xc = torch.as_tensor(lm.v, dtype=torch.float32, device=device)
     attrs = vertex_attributes(source, xc, cfg.chunk)
     attrs = {k: a[uvm.vmapping] for k, a in attrs.items()}
     xc_split = xc[torch.as_tensor(uvm.vmapping, device=device)]
-    faces_t = torch.as_tensor(uvm.faces, device=device)
     tex = bake_textures(
-        source, xc_split, faces_t, torch.as_tensor(uvm.uvs, device=device), cfg.texture_size, cfg.supersample,
-        opaque=index == 0, dilation=cfg.dilation, chunk=cfg.chunk, backend=backend,
+        source, xc_split, torch.as_tensor(uvm.faces, device=device), torch.as_tensor(uvm.uvs, device=device),
+        cfg.texture_size, cfg.supersample, opaque=lm.index == 0, dilation=cfg.dilation, chunk=cfg.chunk, backend=backend,
     )
     arrays = dict(
         vertices=attrs["vertices"],
@@ -92,19 +162,21 @@ def bake_layer(source, grid: LevelGrid, index: int, cfg: BakeConfig, device, bac
         radiance=srgb_to_uint8(tex.radiance),
     )
     report = LayerReport(
-        level=level, mc_faces=mc_faces, faces=len(uvm.faces), vertices=len(uvm.vmapping), charts=uvm.n_charts, uv_padding=uvm.padding,
-        atlas_utilization=uvm.utilization, boundary_length=meshing.boundary_length(v, f), disagreeing_faces=flipped,
-        canonical_vertices=xc_split.cpu().numpy(), seconds=time.perf_counter() - t0,
+        level=lm.level, mc_faces=lm.mc_faces, faces=len(uvm.faces), vertices=len(uvm.vmapping), charts=uvm.n_charts,
+        uv_padding=uvm.padding, atlas_utilization=uvm.utilization, boundary_length=lm.boundary,
+        disagreeing_faces=lm.disagreeing, canonical_vertices=xc_split.cpu().numpy(),
+        seconds=lm.seconds + time.perf_counter() - t0,
     )
-    return Layer(f"layer{index}", level, index == 0, arrays), report
+    return Layer(f"layer{lm.index}", lm.level, lm.index == 0, arrays), report
 
 
 def bake_layers(source, cfg: BakeConfig, device="cpu", backend: str = "auto", progress: bool = True):
     """All levels of `source`, inner -> outer -> (layers, reports, grid)."""
     grid = level_grid(source, cfg, device, progress)
+    meshes = level_meshes(grid, [float(l) for l in source.levels], cfg, progress)
     layers, reports = [], []
-    for i in tqdm(range(len(source.levels)), desc="bake layers", disable=not progress):
-        layer, rep = bake_layer(source, grid, i, cfg, device, backend)
+    for lm in tqdm(meshes, desc="attributes + textures", disable=not progress):
+        layer, rep = texture_layer(source, lm, cfg, device, backend)
         layers.append(layer)
         reports.append(rep)
     return layers, reports, grid

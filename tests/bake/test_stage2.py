@@ -240,3 +240,19 @@ def test_corrupt_artifact_is_reported(baked, tmp_path):
     (out / "avatar.safetensors").write_bytes(data[: len(data) // 2])
     with pytest.raises(ArtifactError, match="avatar.safetensors"):
         load_artifact(out)
+
+
+def test_parallel_level_meshing_matches_serial():
+    from dataclasses import replace
+
+    from bake.layers import level_grid, level_meshes
+
+    src = AnalyticSource(n_levels=2)
+    cfg = replace(CFG, mc_resolution=32, faces_per_layer=300, texture_size=32, uv_padding=2)
+    grid = level_grid(src, cfg, "cpu", progress=False)
+    serial = level_meshes(grid, src.levels.tolist(), replace(cfg, workers=1), progress=False)
+    pooled = level_meshes(grid, src.levels.tolist(), replace(cfg, workers=2), progress=False)
+    for a, b in zip(serial, pooled):
+        np.testing.assert_array_equal(a.f, b.f)
+        np.testing.assert_allclose(a.v, b.v)
+        np.testing.assert_array_equal(a.uvm.uvs, b.uvm.uvs)
