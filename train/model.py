@@ -159,10 +159,12 @@ class AvatarModel(nn.Module):
         return fs, centre, radius
 
     def forward(self, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jitter: Tensor | None = None,
-                differentiable: bool = True, extras: dict | None = None) -> dict[str, Tensor]:
+                differentiable: bool = True, extras: dict | None = None,
+                background: Tensor | None = None) -> dict[str, Tensor]:
         """Render rays (see `train.render.renderer.render_rays`); with `extras` also the
         regulariser inputs the losses need (all parameter use happens here, for DDP)."""
-        out = render_rays(self, o, d, expression, pose, jitter=jitter, differentiable=differentiable)
+        out = render_rays(self, o, d, expression, pose, jitter=jitter, differentiable=differentiable,
+                          background=background)
         if extras is not None:
             out.update(self.regularisers(out, **extras))
         return out

@@ -95,7 +95,11 @@ class TrainConfig:
     rays_per_image: int = 2048
     """Rays sampled per image (half uniform, half inside the mask's bounding box)."""
     lr: float = 3e-3
-    """Learning rate of the fields (Adam)."""
+    """Learning rate of the radiance field and the per-frame MLP (Adam)."""
+    lr_geometry: float = 5e-4
+    """Learning rate of the manifold field (dense grids: Adam moves every touched voxel by ~lr)."""
+    lr_deform: float = 2e-4
+    """Learning rate of the deformation field's residual grid."""
     lr_final_ratio: float = 0.1
     """Learning rate at the last step relative to `lr` (exponential decay)."""
     warmup_steps: int = 50

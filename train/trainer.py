@@ -41,6 +41,7 @@ class TrainResult:
     first_psnr: float
     last_psnr: float
     checkpoint: Path
+    history: list[tuple[float, float]]  # (loss, train-ray PSNR) per step of this run
 
 
 def step_generator(seed: int, rank: int, step: int) -> torch.Generator:
@@ -54,6 +55,17 @@ def lr_factor(step: int, tcfg) -> float:
     warm = min(1.0, (step + 1) / max(1, tcfg.warmup_steps))
     frac = min(1.0, step / max(1, tcfg.iterations))
     return warm * (tcfg.lr_final_ratio ** frac)
+
+
+def param_groups(model: AvatarModel, tc) -> list[dict]:
+    """Adam groups: manifold (lr_geometry), deformation residual (lr_deform), the rest (lr)."""
+    geo, deform, rest = [], [], []
+    for name, p in model.named_parameters():
+        if name.startswith("flame.") or not p.requires_grad:
+            continue
+        (geo if name.startswith("manifold_field.") else deform if name.startswith("deform_field.") else rest).append(p)
+    return [{"params": geo, "lr": tc.lr_geometry}, {"params": deform, "lr": tc.lr_deform},
+            {"params": rest, "lr": tc.lr}]
 
 
 def sample_batch(frames: Frames, ids: torch.Tensor, cfg: HeadbakeConfig, g: torch.Generator, device) -> dict:
@@ -111,8 +123,9 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
         can_expr = frames.expression.mean(0).cpu()
     flame = build_flame(cfg, dev, shape_params=frames.shape_params)
     model = AvatarModel(cfg, flame, can_expr.to(dev), init_fields=ckpt is None)
-    params = [p for n, p in model.named_parameters() if not n.startswith("flame.")]
-    opt = torch.optim.Adam(params, lr=tc.lr, betas=(0.9, 0.99), eps=1e-15)
+    groups = param_groups(model, tc)
+    params = [p for g_ in groups for p in g_["params"]]
+    opt = torch.optim.Adam(groups, lr=tc.lr, betas=(0.9, 0.99), eps=1e-15)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, tc))
     start = 0
     if ckpt is not None:
@@ -131,6 +144,7 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
     end = tc.iterations if max_steps is None else min(tc.iterations, start + max_steps)
     bar = tqdm(total=tc.iterations, initial=start, disable=not main, desc="stage 1", dynamic_ncols=True)
     first = last = None
+    history: list[tuple[float, float]] = []
     t0 = time.time()
     step = start
 
@@ -150,7 +164,7 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
         extras = dict(gt_mask=batch["mask"], eikonal_points=eik, prior_max=4096, prior_dist2=tc.prior_dist2,
                       prior_gen=g)
         out = model(batch["o"], batch["d"], batch["expression"], batch["pose"], jitter=batch["jitter"],
-                    differentiable=True, extras=extras)
+                    differentiable=True, extras=extras, background=frames.background)
         losses = compute_losses(out, batch["rgb"], batch["mask"], core.levels, tc)
         finite = torch.isfinite(losses["total"].detach()).float().reshape(1)
         if float(accelerator.reduce(finite, reduction="sum")) < world:
@@ -169,10 +183,11 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
         opt.zero_grad(set_to_none=True)
         step += 1
 
-        lv, ps = float(losses["total"]), float(losses["psnr"])
+        lv, ps = float(losses["total"].detach()), float(losses["psnr"])
         if first is None:
             first = (lv, ps)
         last = (lv, ps)
+        history.append(last)
         bar.update(1)
         if main:
             bar.set_postfix(loss=f"{lv:.4f}", psnr=f"{ps:.2f}")
@@ -183,7 +198,7 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
             write_checkpoint(step)
         if main and (step % tc.preview_every == 0 or step == end):
             save_preview(core, frames, 0, tc.preview_res, tdir / "previews" / f"step_{step:06d}.png",
-                         accelerator, step)
+                         accelerator, step, background=tuple(cfg.data.background))
     bar.close()
     write_checkpoint(step)
     secs = time.time() - t0
@@ -192,4 +207,5 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
     if first is None:
         first = last = (math.nan, math.nan)
     return TrainResult(steps=n, seconds=secs, it_per_s=n / max(secs, 1e-9), first_loss=first[0],
-                       last_loss=last[0], first_psnr=first[1], last_psnr=last[1], checkpoint=ckpt_path)
+                       last_loss=last[0], first_psnr=first[1], last_psnr=last[1], checkpoint=ckpt_path,
+                       history=history)

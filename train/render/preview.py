@@ -46,7 +46,8 @@ def side_by_side(gt: np.ndarray, pred: np.ndarray, alpha: np.ndarray | None = No
 
 
 @torch.no_grad()
-def save_preview(model, frames, index: int, res: int, path: Path, accelerator=None, step: int = 0) -> np.ndarray:
+def save_preview(model, frames, index: int, res: int, path: Path, accelerator=None, step: int = 0,
+                 background=(1.0, 1.0, 1.0)) -> np.ndarray:
     from train.model import render_frames
 
     was_training = model.training
@@ -54,7 +55,7 @@ def save_preview(model, frames, index: int, res: int, path: Path, accelerator=No
     wh = (frames.width, frames.height)
     K = scaled_intrinsics(frames.K[index : index + 1], wh, (res, res))
     out = render_frames(model, K, frames.c2w[index : index + 1], frames.expression[index : index + 1],
-                        frames.pose[index : index + 1], res, res)
+                        frames.pose[index : index + 1], res, res, background=background)
     gt, _ = frames.target(index)
     gt = torch.nn.functional.interpolate(gt.permute(2, 0, 1)[None], size=(res, res), mode="area")[0].permute(1, 2, 0)
     strip = side_by_side(gt.cpu().numpy(), out["rgb"][0].cpu().numpy(), out["alpha"][0].cpu().numpy())
