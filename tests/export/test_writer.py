@@ -156,3 +156,30 @@ def test_bake_toy_artifact_exports_and_validates(tmp_path):
     if validation.available():
         (rep,) = validation.validate_files(path)
         assert rep["numErrors"] == 0 and not validation.unexplained(rep), validation.describe(rep)
+
+
+def test_without_ghost_bone(small_artifact, tmp_path):
+    """FLAME's own 5 joints (no ghost bone): skin, animation and exact viewer deformation."""
+    import copy
+
+    from export.writer import export_glb
+
+    art = copy.deepcopy(small_artifact)
+    art.meta.update(joint_names=["root", "neck", "jaw", "eye_left", "eye_right"], parents=[-1, 0, 1, 1, 1], ghostbone=False)
+    for layer in art.layers:
+        w = layer.arrays["skin_weights"]
+        w[:, 1] += w[:, 0]
+        layer.arrays["skin_weights"] = np.ascontiguousarray(w[:, 1:])
+    path = tmp_path / "noghost.glb"
+    export_glb(art, path, progress=False)
+    doc, bin_chunk = parse_glb(path.read_bytes())
+    assert len(doc["skins"][0]["joints"]) == 5 and doc["extensions"]["HB_neural_shading"]["joints"]["ghostNode"] is None
+    top = {"joints_template": art.joints_template, "joints_expr_basis": art.joints_expr_basis,
+           "parents": [-1, 0, 1, 1, 1], "ghostbone": False}
+    seq = art.sequences["talk"]
+    for frame in (2, 9):
+        exact = skinning.deform_exact(art.layers[1].arrays, top, seq["expression"][frame], seq["pose"][frame])
+        assert np.abs(viewer_vertices(doc, bin_chunk, 1, 0, frame) - exact).max() < 3e-4
+    if validation.available():
+        (rep,) = validation.validate_files(path)
+        assert rep["numErrors"] == 0 and not validation.unexplained(rep), validation.describe(rep)
