@@ -42,6 +42,7 @@ const bundle = defaultBundle();
 const configs: { name: string; state: Record<string, unknown> }[] = [
   { name: 'neural (theta UBO, float32 bilinear)', state: { mode: 'neural', thetaSource: 'ubo', exactBilinear: true } },
   { name: 'neural (theta UBO, hardware bilinear)', state: { mode: 'neural', thetaSource: 'ubo', exactBilinear: false } },
+  { name: 'neural (theta texture, float32 bilinear)', state: { mode: 'neural', thetaSource: 'texture', exactBilinear: true } },
   { name: 'neural (theta texture, hardware bilinear)', state: { mode: 'neural', thetaSource: 'texture', exactBilinear: false } },
   { name: 'plain textured mesh', state: { mode: 'mesh' } },
 ];
@@ -56,7 +57,7 @@ try {
   const info = await page.evaluate(() => {
     const p = (window as any).__hb.player;
     const av = p.avatar;
-    return { layers: av.layers.length, triangles: av.layers.reduce((s: number, l: any) => s + l.indices.length / 3, 0), width: p.camera().width, height: p.camera().height, renderer: p.gl.getParameter(p.gl.RENDERER), pixelStatements: p.renderer.pixel.statements };
+    return { layers: av.layers.length, triangles: av.layers.reduce((s: number, l: any) => s + l.indices.length / 3, 0), width: p.camera().width, height: p.camera().height, renderer: (() => { const e = p.gl.getExtension('WEBGL_debug_renderer_info'); return e ? p.gl.getParameter(e.UNMASKED_RENDERER_WEBGL) : p.gl.getParameter(p.gl.RENDERER); })(), pixelStatements: p.renderer.pixel.statements };
   });
   console.log(`bundle ${path.relative(process.cwd(), bundle)}: ${info.layers} layers, ${info.triangles} triangles, ${info.width}x${info.height}, ${info.renderer}`);
   for (const c of configs) {

@@ -7,13 +7,17 @@ import { fileURLToPath } from 'node:url';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Resolve HB_BUNDLE: absolute, relative to the cwd, or relative to the repo root. */
+/**
+ * Resolve HB_BUNDLE: absolute, else relative to where npm was invoked (INIT_CWD, e.g. the repo
+ * root for `npm --prefix web_player run dev`), the current directory, or the repo root.
+ */
 export function resolveBundlePath(p) {
   if (!p) return null;
   if (path.isAbsolute(p)) return p;
-  const fromCwd = path.resolve(process.cwd(), p);
-  if (fs.existsSync(fromCwd)) return fromCwd;
-  return path.resolve(REPO, p);
+  for (const base of [process.env.INIT_CWD, process.cwd(), REPO]) {
+    if (base && fs.existsSync(path.resolve(base, p))) return path.resolve(base, p);
+  }
+  return path.resolve(process.env.INIT_CWD ?? REPO, p);
 }
 
 function sendFile(res, file) {

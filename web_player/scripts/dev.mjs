@@ -18,8 +18,9 @@ await server.listen();
 const base = server.resolvedUrls?.local?.[0] ?? `http://127.0.0.1:${port}/`;
 console.log('');
 if (bundle) {
-  console.log(`headbake player: serving ${path.relative(process.cwd(), bundle) || bundle}`);
-  console.log(`  open ${base}?bundle=bundle.glb`);
+  const rel = path.relative(process.env.INIT_CWD ?? process.cwd(), bundle);
+  console.log(`headbake player: serving ${rel.startsWith('..') ? bundle : rel}`);
+  console.log(`  open ${base}  (the page loads ./bundle.glb; ${base}?bundle=bundle.glb says so explicitly)`);
 } else {
   console.log(`headbake player: ${base}  (drop a .glb on the page, or set HB_BUNDLE=<file.glb>)`);
 }

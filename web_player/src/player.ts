@@ -53,7 +53,7 @@ export class Player {
   async load(data: ArrayBuffer, name: string, onProgress?: Progress): Promise<Avatar> {
     const avatar = await loadAvatar(data, name, browserImageDecoder, onProgress);
     const renderer = new AvatarRenderer(this.gl, avatar);
-    const state = defaultRenderState(avatar);
+    const state = defaultRenderState(avatar, this.gl);
     try {
       renderer.warmUp(state);
     } catch (e) {

@@ -39,13 +39,20 @@ export interface RenderState {
   background: [number, number, number];
 }
 
-export function defaultRenderState(avatar: Avatar): RenderState {
+/** SwiftShader (CPU) reads uniform blocks slowly: there theta goes through a float texture. */
+export function isSoftwareRenderer(gl: WebGL2RenderingContext): boolean {
+  const ext = gl.getExtension('WEBGL_debug_renderer_info');
+  const name = String(ext ? gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
+  return /swiftshader|llvmpipe|software/i.test(name);
+}
+
+export function defaultRenderState(avatar: Avatar, gl?: WebGL2RenderingContext): RenderState {
   return {
     layers: avatar.layers.map(() => true),
     debug: 'none',
     mode: 'neural',
     exactBilinear: true,
-    thetaSource: 'ubo',
+    thetaSource: gl && isSoftwareRenderer(gl) ? 'texture' : 'ubo',
     depthPrepass: true,
     background: avatar.background,
   };
