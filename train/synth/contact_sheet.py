@@ -38,13 +38,14 @@ def choose_frames(videos: dict[str, dict], brow: int, blink: int | None, count: 
                 picks.append(Pick(name, i + 1, label))
                 return
 
-    best("jaw open, teeth", lambda e, p: p[:, 6])
-    best("eyes sideways", lambda e, p: np.abs(p[:, 10]) + 0.3 * np.abs(p[:, 9]))
-    best("brows raised, wrinkles", lambda e, p: e[:, brow])
-    best("head turned, hair edge", lambda e, p: np.abs(p[:, 1] + p[:, 4]))
-    best("head tilted", lambda e, p: np.abs(p[:, 0] + p[:, 3]) + np.abs(p[:, 2] + p[:, 5]))
+    # what training shows, then the test video's extremes
+    best("jaw open, teeth", lambda e, p: p[:, 6], split="train")
+    best("eyes sideways", lambda e, p: np.abs(p[:, 10]) + 0.3 * np.abs(p[:, 9]), split="train")
+    best("brows raised, wrinkles", lambda e, p: e[:, brow], split="train")
+    best("head turned, hair edge", lambda e, p: np.abs(p[:, 1] + p[:, 4]), split="train")
+    best("head tilted", lambda e, p: np.abs(p[:, 0] + p[:, 3]) + np.abs(p[:, 2] + p[:, 5]), split="train")
     if blink is not None:
-        best("blink", lambda e, p: e[:, blink])
+        best("blink", lambda e, p: e[:, blink], split="train")
     best("test: extreme pose", lambda e, p: np.abs(p[:, 0:6]).sum(1), split="test")
     best("test: extreme expression", lambda e, p: np.abs(e).sum(1), split="test")
     # fill the sheet with evenly spaced frames of every video
