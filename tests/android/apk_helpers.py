@@ -140,9 +140,12 @@ def build_test_jar(tmp: Path) -> Path:
     return enjarify(dex, tmp / "probes.jar")
 
 
-def java(classpath: list[Path], main: str, args: list[str]) -> list[str]:
-    """Run `main` on the JVM; returns its stdout lines (fails the test on a non-zero exit)."""
-    cmd = ["java", "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", os.pathsep.join(map(str, classpath)), main, *args]
+def java(classpath: list[Path], main: str, args: list[str], props: dict[str, str] | None = None) -> list[str]:
+    """Run `main` on the JVM (system properties `props`); returns its stdout lines (fails the test on a
+    non-zero exit)."""
+    defines = [f"-D{k}={v}" for k, v in (props or {}).items()]
+    cmd = ["java", "-Xshare:auto", "-XX:TieredStopAtLevel=1", *defines, "-cp", os.pathsep.join(map(str, classpath)),
+           main, *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"{main} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout.splitlines()

@@ -188,3 +188,55 @@ def test_every_app_class_passes_the_jvm_bytecode_verifier(classpath):
     assert "org.headbake.player.PlayerActivity" in names and len(names) >= 4, names
     out = java(classpath, "org.headbake.test.LinkProbe", names)
     assert out == [f"ok {n}" for n in names], out
+
+
+# --- PlayerActivity: launch, "open with", saved state, menu and picker, page file input, lifecycle ---------
+
+
+def bundle_param(url: str) -> str:
+    """The decoded ?bundle= of a page URL PlayerActivity loaded (which must be the player's entry)."""
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{ORIGIN}/player/index.html", url
+    return parse_qs(parts.query, strict_parsing=True)["bundle"][0]
+
+
+def test_player_activity_flows(classpath, apk_assets, built):
+    """PlayerActivity's own bytecode, driven through its callbacks on JVM doubles of the framework
+    (tests/android/jvm/probe/ActivityProbe.smali narrates the scenario)."""
+    doc = "content://com.example.documents/storage/My%20Avatar.glb"
+    out = java(classpath, "org.headbake.player.ActivityProbe", [doc], props={"hb.assets": str(apk_assets)})
+    got = [tuple(line.split("=", 1)) for line in out]
+    keys = [k for k, _ in got]
+    assert keys == ["launch.urls", "settings", "clients", "view.urls", "restored.urls", "launch.saved", "menu",
+                    "started", "picked.urls", "persisted", "started", "page.chosen", "page.cancelled",
+                    "page.superseded", "newintent.urls", "newintent.kept", "nopicker.menu", "nopicker.toast",
+                    "nopicker.page", "lifecycle"], out
+    v = dict(got)
+    started = [val for k, val in got if k == "started"]
+    default = f"{ORIGIN}/bundle/{built.bundle.name}"
+    user1, user2 = f"{ORIGIN}/user/1/My_Avatar.glb", f"{ORIGIN}/user/2/My_Avatar.glb"
+    # launched from the launcher: the default bundle, JS on, no file/content access, our two clients
+    assert [bundle_param(u) for u in v["launch.urls"].split(" | ")] == [default]
+    assert v["settings"] == "javaScript=true;domStorage=true;fileAccess=false;contentAccess=false;"
+    assert v["clients"] == "true,true"
+    # "open with" at start, and the same document after the activity is re-created from saved state
+    assert [bundle_param(u) for u in v["view.urls"].split(" | ")] == [user1]
+    assert [bundle_param(u) for u in v["restored.urls"].split(" | ")] == [user1]
+    assert v["launch.saved"] == "null"
+    # the menu item (SHOW_AS_ACTION_ALWAYS | WITH_TEXT) starts the document picker with request 42;
+    # its result loads the document (read access made persistent), a cancelled one loads nothing
+    assert v["menu"] == "true,1,Open .glb,6"
+    assert started[0] == "true,42,android.intent.action.OPEN_DOCUMENT,android.intent.category.OPENABLE,*/*"
+    assert [bundle_param(u) for u in v["picked.urls"].split(" | ")] == [default, user1]
+    assert v["persisted"] == f"{doc} flags=1"  # FLAG_GRANT_READ_URI_PERMISSION
+    # the page's <input type=file>: request 43, answered with the Uri, or null when cancelled/superseded
+    assert started[1] == "true,43,android.intent.action.OPEN_DOCUMENT,android.intent.category.OPENABLE,*/*"
+    assert v["page.chosen"] == f"[{doc}]"
+    assert v["page.cancelled"] == "null" and v["page.superseded"] == "null"
+    # "open with" while running: loads the document; a non-VIEW intent loads nothing but is kept
+    assert [bundle_param(u) for u in v["newintent.urls"].split(" | ")] == [default, user1, user2]
+    assert v["newintent.kept"] == "true"
+    # no picker on the device: a message, no crash; the page is told no chooser was shown
+    assert v["nopicker.menu"] == "true" and v["nopicker.toast"] == "No file picker is available on this device"
+    assert v["nopicker.page"] == "false"
+    assert v["lifecycle"] == "111"  # WebView paused, resumed, destroyed with the activity

@@ -17,6 +17,21 @@
     return-void
 .end method
 
+# No-argument form (an Activity's): assets from the directory in system property hb.assets.
+.method public constructor <init>()V
+    .locals 2
+    new-instance v0, Ljava/io/File;
+    const-string v1, "hb.assets"
+    invoke-static {v1}, Ljava/lang/System;->getProperty(Ljava/lang/String;)Ljava/lang/String;
+    move-result-object v1
+    if-nez v1, :have
+    const-string v1, "."
+    :have
+    invoke-direct {v0, v1}, Ljava/io/File;-><init>(Ljava/lang/String;)V
+    invoke-direct {p0, v0}, Landroid/content/Context;-><init>(Ljava/io/File;)V
+    return-void
+.end method
+
 .method public getAssets()Landroid/content/res/AssetManager;
     .locals 1
     iget-object v0, p0, Landroid/content/Context;->assets:Landroid/content/res/AssetManager;

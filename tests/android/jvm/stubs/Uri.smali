@@ -52,3 +52,16 @@
     move-result-object v0
     return-object v0
 .end method
+
+.method public getLastPathSegment()Ljava/lang/String;
+    .locals 2
+    invoke-virtual {p0}, Landroid/net/Uri;->getPath()Ljava/lang/String;
+    move-result-object v0
+    const/16 v1, 0x2f
+    invoke-virtual {v0, v1}, Ljava/lang/String;->lastIndexOf(I)I
+    move-result v1
+    add-int/lit8 v1, v1, 0x1
+    invoke-virtual {v0, v1}, Ljava/lang/String;->substring(I)Ljava/lang/String;
+    move-result-object v0
+    return-object v0
+.end method
