@@ -114,6 +114,8 @@ class TrainConfig:
     """Write a preview PNG (and TensorBoard image) every N steps."""
     preview_res: int = 128
     """Resolution (pixels, square) of preview renders."""
+    max_minutes: float = 0.0
+    """Stop (with a checkpoint) after this much training wall time; 0 = no limit."""
     mixed_precision: str = "no"
     """Accelerate mixed precision: no, fp16 or bf16."""
     rgb_loss: str = "l1"

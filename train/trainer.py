@@ -99,8 +99,11 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
     tdir = cfg.workpath / "train"
     ckpt_path = tdir / CHECKPOINT_NAME
     if accelerator is None:
+        from accelerate.utils import is_tensorboard_available
+
         accelerator = Accelerator(
-            mixed_precision=tc.mixed_precision, log_with="tensorboard", project_dir=str(tdir),
+            mixed_precision=tc.mixed_precision, project_dir=str(tdir),
+            log_with="tensorboard" if is_tensorboard_available() else None,
             kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)])
     dev = accelerator.device
     rank, world = accelerator.process_index, accelerator.num_processes
@@ -194,6 +197,11 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
         if step % tc.log_every == 0 or step == end:
             accelerator.log({f"loss/{k}": float(v) for k, v in losses.items() if k != "psnr"}
                             | {"train/psnr": ps, "train/lr": sched.get_last_lr()[0]}, step=step)
+        if tc.max_minutes > 0 and step % 10 == 0:
+            late = torch.tensor([float(time.time() - t0 > 60.0 * tc.max_minutes)], device=dev)
+            if float(accelerator.reduce(late, reduction="sum")) > 0:
+                accelerator.print(f"stage 1: time budget of {tc.max_minutes} min reached at step {step}")
+                end = step
         if step % tc.checkpoint_every == 0 and step != end:
             write_checkpoint(step)
         if main and (step % tc.preview_every == 0 or step == end):

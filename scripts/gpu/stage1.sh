@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Stage 1 on the GPU machine: synthetic subject -> train configs/synthetic.yaml -> eval on the
+# test video. Prints wall time, it/s, peak GPU memory and test PSNR; writes $OUT/stage1.json
+# (plus eval metrics, a few side-by-sides, the training previews and the resolved config).
+#
+#   bash scripts/gpu/stage1.sh                 # all phases (synth, train, eval, report)
+#   PHASES="synth" bash scripts/gpu/stage1.sh  # one phase per call (each call < 10 min)
+#   PHASES="train eval report" bash scripts/gpu/stage1.sh configs/synthetic.yaml train.iterations=3000
+#
+# Env: OUT (results, default runs/gpu_stage1), WORKDIR (run folder, default runs/gpu_stage1_work),
+# MAX_MIN (training time budget in minutes, default 9: stops with a checkpoint), PY (python3).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+CONFIG=${1:-configs/synthetic.yaml}
+shift || true
+OUT=${OUT:-runs/gpu_stage1}
+WORKDIR=${WORKDIR:-runs/gpu_stage1_work}
+MAX_MIN=${MAX_MIN:-9}
+PHASES=${PHASES:-synth train eval report}
+PY=${PY:-python3}
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+mkdir -p "$OUT" "$WORKDIR"
+SETS=(--set "workdir=$WORKDIR" --set "train.max_minutes=$MAX_MIN")
+for kv in "$@"; do SETS+=(--set "$kv"); done
+
+$PY - <<'PYEOF'
+import importlib.util, sys
+missing = [m for m in ("torch", "accelerate", "yaml", "numpy", "PIL", "tqdm", "safetensors") if importlib.util.find_spec(m) is None]
+if missing:
+    sys.exit(f"missing python modules on this machine: {missing}")
+import torch
+print("torch", torch.__version__, "| cuda", torch.cuda.is_available(), "|", torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU")
+PYEOF
+
+stamp() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(stamp)" 'BEGIN { printf "%.1f\n", b - a }'; }
+for phase in $PHASES; do
+  case $phase in
+    synth)
+      t=$(stamp); $PY -m train.synth -c "$CONFIG" > "$OUT/synth.log" 2>&1 || { tail -n 30 "$OUT/synth.log"; exit 1; }
+      echo "synth: $(tr '\r' '\n' < "$OUT/synth.log" | tail -n 1)"; elapsed "$t" > "$OUT/synth.seconds" ;;
+    train)
+      t=$(stamp); $PY -m train -c "$CONFIG" "${SETS[@]}" > "$OUT/train_full.log" 2>&1 || { tr '\r' '\n' < "$OUT/train_full.log" | tail -n 40; exit 1; }
+      tr '\r' '\n' < "$OUT/train_full.log" | grep -E "stage 1 done|peak GPU|time budget|error" > "$OUT/train.log" || true
+      cat "$OUT/train.log"; elapsed "$t" > "$OUT/train.seconds"
+      cp "$WORKDIR/train/config.yaml" "$OUT/config_resolved.yaml"
+      mkdir -p "$OUT/previews"; cp "$WORKDIR"/train/previews/*.png "$OUT/previews/" 2>/dev/null || true ;;
+    eval)
+      t=$(stamp); $PY -m train.eval -c "$CONFIG" --set "workdir=$WORKDIR" > "$OUT/eval_full.log" 2>&1 || { tail -n 30 "$OUT/eval_full.log"; exit 1; }
+      tr '\r' '\n' < "$OUT/eval_full.log" | tail -n 1 | tee "$OUT/eval.log"; elapsed "$t" > "$OUT/eval.seconds"
+      cp "$WORKDIR/eval/stage1_test/metrics.json" "$OUT/eval_metrics.json"
+      mkdir -p "$OUT/side_by_side"
+      ls "$WORKDIR/eval/stage1_test/side_by_side" | awk 'NR % 15 == 1' | head -n 10 | while read -r f; do cp "$WORKDIR/eval/stage1_test/side_by_side/$f" "$OUT/side_by_side/"; done ;;
+    report)
+      $PY - "$OUT" <<'PYEOF'
+import json, os, re, sys
+out = sys.argv[1]
+rd = lambda n: open(os.path.join(out, n)).read() if os.path.exists(os.path.join(out, n)) else ""
+log = rd("train.log")
+m = re.search(r"stage 1 done: (\d+) steps in ([\d.]+) s \(([\d.]+) it/s\).*?train PSNR ([\d.-]+) -> ([\d.-]+)", log)
+mem = re.search(r"peak GPU memory ([\d.]+) GiB", log)
+ev = json.loads(rd("eval_metrics.json") or "{}")
+sec = lambda n: float(rd(n)) if rd(n).strip() else None
+res = {
+    "synth_seconds": sec("synth.seconds"), "train_command_seconds": sec("train.seconds"),
+    "train_loop_seconds": float(m.group(2)) if m else None, "steps": int(m.group(1)) if m else None,
+    "it_per_s": float(m.group(3)) if m else None, "train_ray_psnr_last": float(m.group(5)) if m else None,
+    "peak_gpu_mem_gib": float(mem.group(1)) if mem else None, "eval_seconds": sec("eval.seconds"),
+    "test_psnr": ev.get("psnr"), "test_ssim": ev.get("ssim"), "test_mask_iou": ev.get("mask_iou"),
+    "test_frames": ev.get("frames"), "resolution": ev.get("resolution"),
+}
+json.dump(res, open(os.path.join(out, "stage1.json"), "w"), indent=2)
+print(json.dumps(res, indent=2))
+PYEOF
+      ;;
+    *) echo "unknown phase $phase (synth, train, eval, report)"; exit 2 ;;
+  esac
+done
