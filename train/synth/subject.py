@@ -182,7 +182,15 @@ def build_subject(cfg: HeadbakeConfig, force: bool = False, progress: bool = Tru
             raise FileExistsError(f"{root}: exists and is not a complete synthetic subject; remove it or pass --force")
     # one thread per process: on this shared 2-core machine two intra-op threads ran ~4x slower
     # (measured) than one; parallelism comes from `synth.workers` processes instead
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    try:
+        return _build(cfg, root, record, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _build(cfg: HeadbakeConfig, root: Path, record: dict, progress: bool) -> Path:
     t0 = time.time()
     model = load_model(cfg)
     renderer = SubjectRenderer(model, cfg.synth)
