@@ -60,6 +60,43 @@ describe('player vs Python reference render', () => {
   });
 });
 
+describe('shader variants', () => {
+  it('every debug view, mode and theta/filter variant compiles and draws', async () => {
+    const { page, consoleErrors } = await openPlayer(chrome.browser, server.url, 'bundle=files/test.glb&frame=5&paused=1');
+    const out = await page.evaluate(() => {
+      const p = (window as any).__hb.player;
+      const variants = [
+        { debug: 'none', mode: 'neural', thetaSource: 'ubo', exactBilinear: true },
+        { debug: 'none', mode: 'neural', thetaSource: 'texture', exactBilinear: false },
+        { debug: 'normals' }, { debug: 'uv' }, { debug: 'alpha' }, { debug: 'coef' },
+        { debug: 'none', mode: 'mesh' },
+      ];
+      const base = { ...p.state };
+      return variants.map((v) => {
+        Object.assign(p.state, base, v);
+        p.renderNow(5);
+        const im = p.readImage();
+        let covered = 0, hash = 0;
+        for (let i = 0; i < im.data.length; i += 4) {
+          if (im.data[i] + im.data[i + 1] + im.data[i + 2] < 750) covered++;
+          hash = (hash * 31 + im.data[i] + 7 * im.data[i + 1] + 13 * im.data[i + 2]) | 0;
+        }
+        return { v: JSON.stringify(v), covered, hash, err: p.gl.getError() };
+      });
+    });
+    for (const r of out) {
+      expect(r.err, r.v).toBe(0);
+      expect(r.covered, r.v).toBeGreaterThan(1000);
+    }
+    // each view shows something different (variant 1 only changes how the same values are read)
+    const views = out.filter((_: unknown, i: number) => i !== 1);
+    expect(new Set(views.map((r: { hash: number }) => r.hash)).size).toBe(views.length);
+    expect(Math.abs(out[1].covered - out[0].covered)).toBeLessThan(0.01 * out[0].covered);
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+  });
+});
+
 describe('playback', () => {
   it('an animation plays: pixels change over time, no console errors', async () => {
     const { page, consoleErrors } = await openPlayer(chrome.browser, server.url, 'bundle=files/test.glb&fixedclock=1');
