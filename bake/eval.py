@@ -80,7 +80,8 @@ def evaluate(cfg, max_frames: int | None = None, batch: int = 4, progress: bool 
             gts.append(b["rgb"])
             masks.append(b["mask"])
         p, a, g, m = (torch.cat(x) for x in (preds, alphas, gts, masks))
-        results[name] = {"psnr": psnr(p, g), "ssim": ssim(p, g), "mask_iou": mask_iou(a, m), "frames": int(n),
+        # metrics take (B, H, W, C) images; alpha and mask get an explicit channel axis
+        results[name] = {"psnr": psnr(p, g), "ssim": ssim(p, g), "mask_iou": mask_iou(a[..., None], m[..., None]), "frames": int(n),
                          "seconds": time.perf_counter() - t0}
         previews[name] = p[:4].numpy()
         previews["gt"] = g[:4].numpy()
