@@ -97,9 +97,10 @@ async function open(loader: () => Promise<unknown>): Promise<void> {
     sizeCanvas();
     panel.build(player.avatar!);
     panel.syncPlaying();
+    player.pinnedFrame = frameParam;
     if (paused) {
       player.stop();
-      player.renderNow(frameParam);
+      player.renderNow();
     } else player.start();
     hooks.ready = true;
   } catch (e) {
@@ -140,13 +141,13 @@ canvas.addEventListener('pointermove', (e) => {
   if (!drag) return;
   player.orbit.yaw = drag.yaw + (e.clientX - drag.x) * 0.01;
   player.orbit.pitch = Math.max(-1.2, Math.min(1.2, drag.pitch + (e.clientY - drag.y) * 0.01));
-  if (paused) player.renderNow(frameParam);
+  player.requestRender();
 });
 canvas.addEventListener('pointerup', () => (drag = null));
 canvas.addEventListener('wheel', (e) => {
   e.preventDefault();
   player.orbit.zoom = Math.max(0.3, Math.min(5, player.orbit.zoom * Math.exp(-e.deltaY * 0.001)));
-  if (paused) player.renderNow(frameParam);
+  player.requestRender();
 }, { passive: false });
 
 player.onFrame = () => {

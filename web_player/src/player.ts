@@ -35,6 +35,9 @@ export class Player {
   /** Head centre (original space) the orbit turns around. */
   centre: [number, number, number] = [0, 0, 0];
   frameCount = 0;
+  /** Show this exact keyframe (deterministic mode) until playback or scrubbing moves on. */
+  pinnedFrame: number | undefined = undefined;
+  private pending = 0;
   /** Rolling frame statistics (ms). */
   stats = { fps: 0, cpuMs: 0, frameMlpMs: 0 };
   private frameTimes: number[] = [];
@@ -164,8 +167,8 @@ export class Player {
     return this.avatar?.animations[this.animIndex]?.times.length ?? 0;
   }
 
-  /** Render one frame now. `frame` = exact keyframe index (deterministic mode). */
-  renderNow(frame?: number): void {
+  /** Render one frame now. `frame` = exact keyframe index (default: the pinned one, if any). */
+  renderNow(frame: number | undefined = this.pinnedFrame): void {
     if (!this.renderer || !this.state) return;
     const t0 = performance.now();
     this.renderer.setFrame(this.frameParams(frame));
@@ -193,6 +196,32 @@ export class Player {
     }
     this.onFrame?.();
   };
+
+  /** Paused: draw once on the next animation frame (controls changed). Playing: nothing to do. */
+  requestRender(): void {
+    if (this.raf || this.pending) return;
+    this.pending = requestAnimationFrame(() => {
+      this.pending = 0;
+      this.renderNow();
+      this.onFrame?.();
+    });
+  }
+
+  /** Start or stop playback (the render loop runs only while playing). */
+  setPlaying(on: boolean): void {
+    this.playing = on;
+    if (on) {
+      if (this.pinnedFrame !== undefined) {
+        const anim = this.avatar?.animations[this.animIndex];
+        if (anim) this.time = anim.times[Math.min(this.pinnedFrame, anim.times.length - 1)];
+        this.pinnedFrame = undefined;
+      }
+      this.start();
+    } else {
+      this.stop();
+      this.requestRender();
+    }
+  }
 
   start(): void {
     if (!this.raf) {

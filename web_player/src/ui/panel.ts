@@ -10,6 +10,8 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
   return e;
 }
 
+let changed: () => void = () => {};
+
 function slider(parent: HTMLElement, name: string, min: number, max: number, step: number, value: number, onInput: (v: number) => void, id?: string): HTMLInputElement {
   const lab = el('label');
   lab.append(el('span', { class: 'name', title: name }, name));
@@ -19,6 +21,7 @@ function slider(parent: HTMLElement, name: string, min: number, max: number, ste
     const v = Number(input.value);
     val.textContent = v.toFixed(2);
     onInput(v);
+    changed();
   });
   lab.append(input, val);
   parent.append(lab);
@@ -41,6 +44,8 @@ export class Panel {
   build(av: Avatar): void {
     const p = this.player;
     const d = this.dynamic;
+    changed = () => p.requestRender();
+    d.onchange = () => p.requestRender();
     d.replaceChildren();
     d.append(el('div', {}, `${av.source}: ${av.layers.length} layers, ${av.layers.reduce((s, l) => s + l.indices.length / 3, 0)} triangles, ${(av.byteLength / 1e6).toFixed(2)} MB`));
 
@@ -52,11 +57,12 @@ export class Panel {
     sel.addEventListener('change', () => {
       p.animIndex = Number(sel.value);
       p.time = 0;
+      p.pinnedFrame = undefined;
       this.updateScrub();
     });
     this.playBtn = el('button', { id: 'play' }, p.playing ? 'Pause' : 'Play');
     this.playBtn.addEventListener('click', () => {
-      p.playing = !p.playing;
+      p.setPlaying(!p.playing);
       this.playBtn!.textContent = p.playing ? 'Pause' : 'Play';
     });
     const speed = el('select', { id: 'speed' });
@@ -66,13 +72,17 @@ export class Panel {
     d.append(row);
     this.scrub = slider(d, 'time (s)', 0, Math.max(p.duration, 0.01), 0.001, 0, (v) => {
       p.time = v;
-      p.playing = false;
+      p.pinnedFrame = undefined;
+      p.setPlaying(false);
       this.playBtn!.textContent = 'Play';
     }, 'scrub');
 
     d.append(el('h3', {}, 'Camera'));
     const reset = el('button', { id: 'reset-camera' }, 'Reset to training camera');
-    reset.addEventListener('click', () => p.resetCamera());
+    reset.addEventListener('click', () => {
+      p.resetCamera();
+      p.requestRender();
+    });
     d.append(reset, el('div', {}, 'drag: orbit, wheel: zoom'));
 
     d.append(el('h3', {}, 'Jaw and eyes (offsets, rad)'));

@@ -97,6 +97,29 @@ describe('shader variants', () => {
   });
 });
 
+describe('controls', () => {
+  it('expression slider and layer toggle re-render a paused frame', async () => {
+    const { page, consoleErrors } = await openPlayer(chrome.browser, server.url, 'bundle=files/test.glb&frame=5&paused=1');
+    const img = async () => (await page.evaluate(() => Array.from((window as any).__hb.player.readImage().data as Uint8Array))) as number[];
+    const diff = (a: number[], b: number[]) => a.reduce((n, x, i) => n + (Math.abs(x - b[i]) > 2 ? 1 : 0), 0);
+    const wait = async (n0: number) => page.waitForFunction((n) => (window as any).__hb.frames > n, n0, { timeout: 60_000 });
+    const a = await img();
+    let n = await page.evaluate(() => (window as any).__hb.frames);
+    await page.locator('#panel input[type=range]').nth(4).fill('1.5'); // expr 0 (after time, jaw, 2 eye sliders)
+    await wait(n);
+    const b = await img();
+    expect(diff(a, b)).toBeGreaterThan(100);
+    n = await page.evaluate(() => (window as any).__hb.frames);
+    await page.locator('input[data-layer="2"]').uncheck();
+    await wait(n);
+    const c = await img();
+    expect(diff(b, c)).toBeGreaterThan(100);
+    expect(await page.evaluate(() => (window as any).__hb.player.playing)).toBe(false);
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+  });
+});
+
 describe('playback', () => {
   it('an animation plays: pixels change over time, no console errors', async () => {
     const { page, consoleErrors } = await openPlayer(chrome.browser, server.url, 'bundle=files/test.glb&fixedclock=1');
