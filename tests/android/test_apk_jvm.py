@@ -45,6 +45,7 @@ ROUTER_CASES = [
     ("assetPath", "/player\\index.html", None),
     ("assetPath", "/user/1/x.glb", None),
     ("assetPath", None, None),
+    ("assetPath", "", None),
     ("documentToken", "/user/12/my.glb", "12"),
     ("documentToken", "/user/7", "7"),
     ("documentToken", "/user//my.glb", None),
