@@ -107,8 +107,7 @@ def _silhouette(model, renderer: SubjectRenderer, expr, pose, K, w2c, res: int, 
     out = model(expr[None], pose[None])
     rast = raster.rasterize(clip(out.vertices), model.faces.to(torch.int32), res * ss)
     head = rast[0, ..., 3] > 0
-    keep_out = torch.zeros_like(head, dtype=torch.float32)  # transmittance of the hair shells
-    keep_out += 1.0
+    keep_out = torch.ones(head.shape)  # transmittance of the hair shells
     sh = renderer.shells
     for i in range(sh.n_shells):
         v = sh.deform(out.vertices, out.transforms, model.skin_weights, i)
