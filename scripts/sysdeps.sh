@@ -9,6 +9,7 @@ command -v zipalign >/dev/null 2>&1 || need+=(zipalign)
 command -v apksigner >/dev/null 2>&1 || need+=(apksigner)
 command -v dexdump >/dev/null 2>&1 || need+=(dexdump)
 [ -e /usr/share/android-framework-res/framework-res.apk ] || [ -e /usr/share/android-framework-res ] || need+=(android-framework-res)
+command -v enjarify >/dev/null 2>&1 || need+=(enjarify)
 command -v keytool >/dev/null 2>&1 || need+=(default-jre-headless)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "sysdeps: installing ${need[*]}"
