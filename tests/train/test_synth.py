@@ -258,7 +258,21 @@ def test_failure_leaves_previous_subject_intact(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="simulated"):
         build_subject(cfg, force=True, progress=False)
     assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
-    assert [p.name for p in tmp_path.iterdir()] == ["subj"], "temp folder left behind"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".subj.lock", "subj"], "temp folder left behind"
+
+
+def test_concurrent_builders_render_once(tmp_path):
+    """Two builders of one root: the second waits for the first and then skips."""
+    root = tmp_path / "subj"
+    args = [sys.executable, "-m", "train.synth", "-c", "configs/tiny.yaml", "--quiet", f"data.root={root}",
+            "synth.resolution=32", "synth.n_train_frames=2", "synth.n_test_frames=1", "synth.hair_shells=1",
+            "synth.workers=1", "synth.supersample=1", "synth.contact_sheet_frames=4"]
+    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    said = [o[0] for o in outs]
+    assert sum("skipping" in o for o in said) == 1 and sum("synthetic subject: 3 frames" in o for o in said) == 1, said
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".subj.lock", "subj"]
 
 
 def test_flame_model_must_be_procedural(tmp_path):

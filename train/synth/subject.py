@@ -9,6 +9,7 @@ was built from; an existing complete subject with the same record is reused unle
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import multiprocessing as mp
 import os
@@ -173,21 +174,26 @@ def build_subject(cfg: HeadbakeConfig, force: bool = False, progress: bool = Tru
     """
     root = Path(cfg.data.root)
     record = build_record(cfg)
-    old = existing_record(root)
-    if root.exists() and not force:
-        if old == record:
-            print(f"synthetic subject at {root} is complete and matches the config; skipping (--force rebuilds)")
-            return root
-        if old is None and any(root.iterdir()):
-            raise FileExistsError(f"{root}: exists and is not a complete synthetic subject; remove it or pass --force")
-    # one thread per process: on this shared 2-core machine two intra-op threads ran ~4x slower
-    # (measured) than one; parallelism comes from `synth.workers` processes instead
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _build(cfg, root, record, progress)
-    finally:
-        torch.set_num_threads(threads)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    # one builder per root at a time: a second `python -m train.synth` (another test, `make demo`)
+    # waits, then finds the finished subject and skips instead of rendering it again
+    with open(root.parent / f".{root.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = existing_record(root)
+        if root.exists() and not force:
+            if old == record:
+                print(f"synthetic subject at {root} is complete and matches the config; skipping (--force rebuilds)")
+                return root
+            if old is None and any(root.iterdir()):
+                raise FileExistsError(f"{root}: exists and is not a complete synthetic subject; remove it or pass --force")
+        # one thread per process: on this shared 2-core machine two intra-op threads ran ~4x slower
+        # (measured) than one; parallelism comes from `synth.workers` processes instead
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return _build(cfg, root, record, progress)
+        finally:
+            torch.set_num_threads(threads)
 
 
 def _build(cfg: HeadbakeConfig, root: Path, record: dict, progress: bool) -> Path:
