@@ -123,7 +123,7 @@ def finetune_avatar(
 
 def run_finetune(cfg, progress: bool = True, max_steps: int | None = None) -> tuple[Path, FinetuneResult]:
     """Stage 3 end to end: <workdir>/bake/baked -> <workdir>/bake/finetuned (atomic)."""
-    from accelerate import Accelerator
+    from accelerate import Accelerator, DistributedDataParallelKwargs
 
     from bake.stage2 import BAKED_DIR, FINETUNED_DIR, artifact_extras, bake_dir, preview_frames
     from export.artifact import load_artifact, save_artifact
@@ -132,7 +132,9 @@ def run_finetune(cfg, progress: bool = True, max_steps: int | None = None) -> tu
 
     bdir = bake_dir(cfg)
     art = load_artifact(bdir / BAKED_DIR)  # ArtifactError names the file and field
-    accelerator = Accelerator(cpu=cfg.bake.device == "cpu", log_with="tensorboard", project_dir=str(bdir))
+    # a layer that covers no pixel of a batch leaves its texture without gradient: tell DDP
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
+    accelerator = Accelerator(cpu=cfg.bake.device == "cpu", log_with="tensorboard", project_dir=str(bdir), kwargs_handlers=[ddp])
     accelerator.init_trackers("finetune")
     dataset = ImavatarDataset.from_config(cfg.data, "train", progress=progress and accelerator.is_main_process)
     torch.manual_seed(cfg.seed)

@@ -229,3 +229,14 @@ def test_bad_expression_shape_is_reported():
     cam = art.meta["camera"]
     with pytest.raises(ValueError, match="expression must have shape"):
         render_artifact(art, np.zeros((1, 2)), np.zeros((1, 15)), cam["K"], cam["w2c"], 16, 16, backend="torch")
+
+
+def test_toy_artifact_is_valid_and_round_trips(tmp_path):
+    from export.artifact import load_artifact, validate
+
+    art = toy_artifact(n_layers=3, n_exp=5, texture_size=8)
+    validate(art)
+    back = load_artifact(save_artifact(art, tmp_path / "toy"))
+    assert [l.name for l in back.layers] == ["layer0", "layer1", "layer2"]
+    assert back.meta["parents"] == [-1, -1, 1, 2, 2, 2] and back.n_joints == 6
+    np.testing.assert_array_equal(back.layers[2].arrays["radiance"], art.layers[2].arrays["radiance"])

@@ -52,7 +52,7 @@ def test_finetune_lowers_the_loss_and_recovers_textures():
     assert res.last_psnr > res.first_psnr + 3.0
     err1 = sum((a - b).abs().mean() for a, b in zip(avatar.textures, target.textures))
     assert err1 < err0
-    assert all(float(t.min()) >= 0.0 and float(t.max()) <= 1.0 for t in avatar.textures)
+    assert all(float(t.detach().min()) >= 0.0 and float(t.detach().max()) <= 1.0 for t in avatar.textures)
     # the tuned avatar converts back to a valid uint8 artifact
     tuned = avatar.to_artifact(art, {"stage": "finetune"})
     from export.artifact import validate
