@@ -165,15 +165,25 @@ def invert(deform, manifold, x_d: Tensor, fs: FrameState, steps: int, tol: float
     return x_best, valid, s_best
 
 
+@torch.no_grad()
+def warp_jacobian(deform, x_c: Tensor, fs: FrameState, eps: float = 1e-3) -> Tensor:
+    """d f / d x_c (B, M, 3, 3) by central differences (blendshape and weight variation included)."""
+    b, m, _ = x_c.shape
+    offs = torch.eye(3, device=x_c.device, dtype=x_c.dtype) * eps
+    pts = torch.cat([x_c[:, :, None] + offs, x_c[:, :, None] - offs], dim=2).reshape(b, m * 6, 3)
+    f = forward_warp(deform, pts, fs)[0].reshape(b, m, 6, 3)
+    return ((f[:, :, :3] - f[:, :, 3:]) / (2 * eps)).transpose(-1, -2)  # column k = d f / d x_k
+
+
 def implicit_canonical(deform, x_c: Tensor, x_d: Tensor, fs: FrameState) -> tuple[Tensor, Tensor, Tensor]:
     """Differentiable canonical point at a found root (value unchanged; gradient by the IFT).
 
     x_c (B, M, 3) detached root, x_d (B, M, 3) possibly differentiable target.
     Returns (x_c with gradients to the deformation field and x_d, w (B, M, Jb), J^-1 (B, M, 3, 3)
-    detached, with J ~= R_d R_c^-1).
+    detached; J = d f / d x_c by central differences at the root).
     """
     x_c = x_c.detach()
     pred, w, r_d, r_c = forward_warp(deform, x_c, fs)
-    j_inv = (r_c @ inv3(r_d)).detach()
+    j_inv = inv3(warp_jacobian(deform, x_c, fs))
     resid = (pred - pred.detach()) - (x_d - x_d.detach())
     return x_c - matvec(j_inv, resid), w, j_inv

@@ -1,0 +1,154 @@
+"""Stage-1 model pieces on the procedural head: canonical space, inverse deformation,
+level-set gradients, compositing, checkpoints."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from train.config import load_config
+
+
+@pytest.fixture(scope="module")
+def model():
+    from train.model import AvatarModel, build_flame
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    cfg = load_config("configs/tiny.yaml")
+    flame = build_flame(cfg, "cpu")
+    can = torch.linspace(-0.3, 0.3, cfg.data.n_exp)
+    return AvatarModel(cfg, flame, can)
+
+
+def _frame(model, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    e = (torch.rand(1, model.shading_spec.n_exp, generator=g) - 0.5)
+    p = (torch.rand(1, 15, generator=g) - 0.5) * 0.3
+    p[0, 6] = 0.2
+    return e, p
+
+
+def test_api_shapes_and_ranges(model):
+    x = model.canonical_vertices[::50]
+    n = x.shape[0]
+    assert model.manifold(x).shape == (n,)
+    e, p, w = model.deform_attrs(x)
+    assert e.shape == (n, model.shading_spec.n_exp, 3) and p.shape == (n, 36, 3) and w.shape == (n, 6)
+    torch.testing.assert_close(w.sum(-1), torch.ones(n))
+    f, b, a = model.radiance(x)
+    assert f.shape == (n, 8) and b.shape == (n, 16, 3) and a.shape == (n,)
+    assert 0 <= f.min() and f.max() <= 1 and 0 <= b.min() and b.max() <= 1 and 0 <= a.min() and a.max() <= 1
+    lo, hi = model.bbox()
+    assert (x >= lo).all() and (x <= hi).all()
+    assert model.levels.shape == (4,) and bool((model.levels[1:] > model.levels[:-1]).all())
+    nrm = model.manifold_normal(x)
+    torch.testing.assert_close(nrm.norm(dim=-1), torch.ones(n))
+
+
+def test_initial_manifold_puts_innermost_level_on_the_model_surface(model):
+    s = model.manifold(model.canonical_vertices)
+    # SDF-like init from vertices: the innermost level sits on the surface (grid interpolation error only)
+    assert (s - model.levels[0]).abs().median() < 0.02
+
+
+def test_to_original_inverts_canonical_posing_of_model_vertices(model):
+    # with the morphable model's own per-vertex attributes, canonical -> original is exact
+    v = model.canonical_vertices
+    x_o = model.to_original(v, model.vertex_expr, model.vertex_pose, model.vertex_weights)
+    torch.testing.assert_close(x_o, model.flame.v_template, atol=2e-5, rtol=0)
+
+
+def test_inverse_deformation_round_trip(model):
+    from train.render.warp import forward_warp, invert
+
+    e, p = _frame(model)
+    fs, _, _ = model.frame_state(e, p)
+    x_c = model.canonical_vertices[::7][None] + 0.01 * torch.randn(1, 1, 3)
+    with torch.no_grad():
+        x_d, _, _, _ = forward_warp(model.deform_field, x_c, fs)
+        back, valid, _ = invert(model.deform_field, model.manifold_field, x_d, fs, 6, 1e-4)
+    assert valid.float().mean() > 0.97
+    err = (back - x_c).norm(dim=-1)[valid]
+    assert err.quantile(0.95) < 1e-3, f"95% round-trip error {err.quantile(0.95):.2e}"
+    # a deformed frame really moves points (the test is not an identity)
+    assert (x_d - x_c).norm(dim=-1).median() > 0.01
+
+
+def test_level_hit_gradient_matches_finite_difference(model):
+    """Shifting s by c moves each hit along its ray by -c / (ds/dt): the IFT gradient must agree
+    with re-rendering at s +- c, per hit (through a deformed frame)."""
+    from train.conventions import pixel_rays
+    from train.render.renderer import render_rays
+
+    e, p = _frame(model, 3)
+    K = torch.tensor([[[-192.0, 0, 32], [0, 192.0, 32], [0, 0, 1]]])
+    c2w = torch.eye(4)[None]
+    c2w[0, 2, 3] = 4.0
+    uv = torch.stack(torch.meshgrid(torch.arange(24, 40, 2) + 0.5, torch.arange(20, 44, 3) + 0.5, indexing="xy"), -1)
+    o, d = pixel_rays(K, c2w, uv.reshape(1, -1, 2))
+    base = model.manifold_field.base
+
+    out = render_rays(model, o, d, e, p, differentiable=True)
+    hit = out["hit"]
+    idx = torch.nonzero(hit)[::3][:24]
+    assert len(idx) >= 16
+    vs = torch.randn(len(idx), 3)
+    analytic = []
+    for (b, r, lv), v in zip(idx.tolist(), vs):
+        (g,) = torch.autograd.grad(out["x_c"][b, r, lv] @ v, base, retain_graph=True)
+        analytic.append(float(g.sum()))
+    delta = 1e-3
+    with torch.no_grad():
+        shifted = []
+        for sgn in (1, -1):
+            base.add_(sgn * delta)
+            shifted.append(render_rays(model, o, d, e, p, differentiable=False)["x_c"])
+            base.sub_(sgn * delta)
+    rel = []
+    for (b, r, lv), v, a in zip(idx.tolist(), vs, analytic):
+        numeric = float((shifted[0][b, r, lv] - shifted[1][b, r, lv]) @ v) / (2 * delta)
+        rel.append(abs(a - numeric) / (abs(numeric) + 1e-2))
+    rel = torch.tensor(rel)
+    # measured: median 3e-3, a few grazing hits up to ~5%; the approximated warp Jacobian adds the rest
+    print("REL", rel.median().item(), rel.max().item(), (rel < 0.15).float().mean().item())
+    assert rel.median() < 0.03 and (rel < 0.15).float().mean() > 0.85, rel
+
+
+def test_composite_order_and_opaque_inner_layer():
+    from train.render.composite import composite_layers
+
+    rgb = torch.tensor([[[[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]]]])  # inner red, mid green, outer blue
+    alpha = torch.tensor([[[0.2, 0.5, 0.25]]])
+    bg = torch.ones(3)
+    c, a = composite_layers(rgb, alpha, torch.tensor([[[True, True, True]]]), bg)
+    # outer over mid over inner (inner forced opaque)
+    exp = 0.25 * torch.tensor([0, 0, 1.0]) + 0.75 * (0.5 * torch.tensor([0, 1.0, 0]) + 0.5 * torch.tensor([1.0, 0, 0]))
+    torch.testing.assert_close(c[0, 0], exp)
+    torch.testing.assert_close(a[0, 0], torch.tensor(1.0))
+    c, a = composite_layers(rgb, alpha, torch.tensor([[[False, True, False]]]), bg)
+    torch.testing.assert_close(c[0, 0], 0.5 * torch.tensor([0, 1.0, 0]) + 0.5 * bg)
+    torch.testing.assert_close(a[0, 0], torch.tensor(0.5))
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    from train.checkpoint import load_checkpoint, save_checkpoint
+
+    path = tmp_path / "checkpoint.pt"
+    good = {"step": 5, "model": {"w": torch.ones(3)}, "optimizer": {}, "scheduler": {}}
+    save_checkpoint(path, good)
+
+    def broken_save(obj, fh):
+        fh.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, {**good, "step": 6})
+    monkeypatch.undo()
+    back = load_checkpoint(path)
+    assert back["step"] == 5 and torch.equal(back["model"]["w"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="junk.pt"):
+        load_checkpoint(tmp_path / "junk.pt")
