@@ -91,19 +91,26 @@ export class Player {
     if (!res.ok) throw new BundleError(`${url}: HTTP ${res.status} ${res.statusText}`);
     const total = Number(res.headers.get('Content-Length') ?? 0);
     let data: ArrayBuffer;
-    if (res.body && total > 0) {
+    if (res.body) {
+      // stream for the progress bar; Content-Length may be the compressed size, so only a hint
       const reader = res.body.getReader();
-      const out = new Uint8Array(total);
+      const chunks: Uint8Array[] = [];
       let at = 0;
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        if (at + value.length > total) throw new BundleError(`${url}: more bytes than Content-Length`);
-        out.set(value, at);
+        chunks.push(value);
         at += value.length;
-        onProgress?.((0.3 * at) / total, `downloading ${(at / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB`);
+        const of = total > 0 ? ` / ${(total / 1e6).toFixed(1)}` : '';
+        onProgress?.(total > 0 ? 0.3 * Math.min(1, at / total) : 0.1, `downloading ${(at / 1e6).toFixed(1)}${of} MB`);
       }
-      data = out.buffer.slice(0, at);
+      const out = new Uint8Array(at);
+      let o = 0;
+      for (const c of chunks) {
+        out.set(c, o);
+        o += c.length;
+      }
+      data = out.buffer;
     } else data = await res.arrayBuffer();
     const name = url.split('/').pop()?.split('?')[0] || url;
     return this.load(data, name, (f, l) => onProgress?.(0.3 + 0.7 * f, l));
