@@ -110,9 +110,9 @@ def test_level_hit_gradient_matches_finite_difference(model):
         numeric = float((shifted[0][b, r, lv] - shifted[1][b, r, lv]) @ v) / (2 * delta)
         rel.append(abs(a - numeric) / (abs(numeric) + 1e-2))
     rel = torch.tensor(rel)
-    # measured: median 3e-3, a few grazing hits up to ~5%; the approximated warp Jacobian adds the rest
-    print("REL", rel.median().item(), rel.max().item(), (rel < 0.15).float().mean().item())
-    assert rel.median() < 0.03 and (rel < 0.15).float().mean() > 0.85, rel
+    # measured: median relative error 1e-4; ~1 in 8 hits (grazing rays, where +-1e-3 in s moves the
+    # hit across trilinear cells) differs more. With the rigid-only warp Jacobian the median was 3e-2.
+    assert rel.median() < 1e-2 and (rel < 0.05).float().mean() > 0.75, rel
 
 
 def test_composite_order_and_opaque_inner_layer():
