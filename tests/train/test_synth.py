@@ -279,6 +279,7 @@ def test_flame_model_must_be_procedural(tmp_path):
     cfg = load_config("configs/tiny.yaml", [f"data.root={tmp_path / 's'}", "data.flame_model=/x/generic_model.pkl"])
     with pytest.raises(ValueError, match="data.flame_model must be 'procedural'"):
         build_subject(cfg, progress=False)
+    assert not (tmp_path / "s").exists()
 
 
 def test_cli_help_and_bad_config(tmp_path):

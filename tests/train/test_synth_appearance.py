@@ -51,6 +51,9 @@ def test_motion_is_seeded_smooth_and_in_range():
     assert np.abs(a.pose[:, 10]).max() == pytest.approx(cfg.gaze[1], rel=1e-5)
     t = make_motion(cfg, 300, names, "test")
     assert np.abs(t.pose[:, 10]).max() == pytest.approx(cfg.gaze[1] * cfg.test_scale, rel=1e-5)
+    padded = make_motion(cfg, 50, names + ["unused_5", "unused_6"], "train")
+    assert np.array_equal(padded.expression[:, :5], make_motion(cfg, 50, names, "train").expression)
+    assert not padded.expression[:, 5:].any()  # components without a shape stay zero
     with pytest.raises(ValueError, match="split must be one of"):
         make_motion(cfg, 10, names, "val")
 

@@ -85,8 +85,11 @@ def _gauss_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
 
 def expression_kind(name: str) -> str:
     """How a named expression component moves: 'pulse' (blinks), 'positive' (jaw/mouth
-    opening, one-sided by nature) or 'signed' (mostly positive, mildly negative)."""
+    opening, one-sided by nature), 'signed' (mostly positive, mildly negative) or 'zero'
+    (padding components without a shape, named unused_*)."""
     n = name.lower()
+    if n.startswith("unused"):
+        return "zero"
     if "blink" in n or "close" in n:
         return "pulse"
     if "jaw" in n or "open" in n:
@@ -132,6 +135,8 @@ def make_motion(cfg: SynthConfig, n_frames: int, expression_names: list[str], sp
     blink = cfg.expression_scale * blinks(rng, n, fps)  # one signal: both eyes blink together
     for k, name in enumerate(expression_names):
         kind = expression_kind(name)
+        if kind == "zero":
+            continue
         if kind == "pulse":
             expr[:, k] = blink  # a blink is a blink in both splits
         elif kind == "positive":
