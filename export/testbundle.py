@@ -106,7 +106,8 @@ def make_artifact(seed: int = 0, preset: str = "small") -> Artifact:
         pos_tex = np.rint(smooth_field(rng, (tex, tex), spec.dim_pos_feature) * 255).astype(np.uint8)
         rad = smooth_field(rng, (tex, tex), 4 * spec.num_texture_basis, cells=8).reshape(tex, tex, -1, 4).transpose(2, 0, 1, 3)
         rad = rad.copy()
-        rad[..., 3] = 1.0 if i == 0 else 0.15 + 0.5 * rad[..., 3]
+        # one alpha field copied into every basis, as bake's stage 2 writes it
+        rad[..., 3] = 1.0 if i == 0 else 0.15 + 0.5 * rad[:1, ..., 3]
         layers.append(Layer(f"layer{i}", -0.2 + 0.2 * i / max(1, p["n_layers"] - 1), i == 0, {
             "vertices": v, "faces": f, "uvs": uv, "normals": n, "expr_basis": expr,
             "pose_basis": pose, "skin_weights": skin_weights(v),
