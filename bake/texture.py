@@ -54,33 +54,45 @@ def bake_textures(
     """Bake one layer. verts_c (V, 3) canonical, faces (F, 3), uvs (V, 2) -> BakedTextures.
 
     Each texel averages the field over the supersample x supersample sub-texel centres that fall
-    on the surface; `dilation` rings of empty texels around charts are then filled from their
-    filled neighbours (so bilinear taps across a chart border read surface-like values, never
-    background); texels still empty get the mean of the filled ones. `opaque` forces alpha 1.
+    on the surface. The `dilation` rings of empty texels around every chart get the field at
+    3-D points extrapolated outward from the chart (the texels' mean positions, dilated), so
+    bilinear taps across a chart border read the surface's own continuation, never background
+    or another chart; texels still empty get the mean of the filled ones. `opaque` forces alpha 1.
     """
     S = int(size) * int(supersample)
     dev = verts_c.device
     rast = rasterize_uv(uvs.to(dev), faces.to(dev), S, backend)
     cov = rast[..., 3] > 0
-    pts = raster.interpolate(verts_c.float()[None], rast[None], faces.int(), backend=backend)[0][cov]
-    parts = []
-    for i in range(0, pts.shape[0], chunk):
-        f_pos, bases, alpha = source.radiance(pts[i : i + chunk])
-        parts.append(torch.cat([f_pos, bases.reshape(bases.shape[0], -1), alpha.reshape(-1, 1)], dim=-1).float())
+    pts = raster.interpolate(verts_c.float()[None], rast[None], faces.int(), backend=backend)[0]
+    n, ss = int(size), int(supersample)
+    # per texel: mean canonical point of its covered sub-texels
+    cnt = cov.float().reshape(n, ss, n, ss).sum(dim=(1, 3))
+    psum = (pts * cov[..., None]).reshape(n, ss, n, ss, 3).sum(dim=(1, 3))
+    sampled = cnt > 0
+    # the ring around each chart gets points extrapolated from the chart (position dilation):
+    # the field is smooth in 3-D, so its values there continue the chart across the border
+    pos3, ring_mask = dilate(torch.where(sampled[..., None], psum / cnt.clamp_min(1)[..., None], torch.zeros_like(psum)), sampled, dilation)
+    ring = ring_mask & ~sampled
     D = source.shading_spec.dim_pos_feature
     K = source.shading_spec.num_texture_basis
     C = D + 3 * K + 1
+
+    def query(x: Tensor) -> Tensor:
+        out = []
+        for i in range(0, x.shape[0], chunk):
+            f_pos, bases, alpha = source.radiance(x[i : i + chunk])
+            out.append(torch.cat([f_pos, bases.reshape(bases.shape[0], -1), alpha.reshape(-1, 1)], dim=-1).float())
+        return torch.cat(out).clamp(0.0, 1.0) if out else x.new_zeros(0, C)
+
     vals = torch.zeros(S, S, C, device=dev)
-    if parts:
-        vals[cov] = torch.cat(parts).clamp(0.0, 1.0)
+    vals[cov] = query(pts[cov])
     # box filter: texel (r, c) averages its covered sub-texels
-    n = int(size)
-    ss = int(supersample)
     tot = vals.reshape(n, ss, n, ss, C).sum(dim=(1, 3))
-    cnt = cov.float().reshape(n, ss, n, ss).sum(dim=(1, 3))
-    sampled = cnt > 0
     tex = torch.where(sampled[..., None], tot / cnt.clamp_min(1)[..., None], torch.zeros_like(tot))
-    tex, filled = dilate(tex, sampled, dilation)
+    tex[ring] = query(pos3[ring])
+    filled = sampled | ring
+    if bool(filled.any()) and not bool(filled.all()):
+        tex[~filled] = tex[filled].mean(0)  # never sampled by a renderer; a neutral value compresses well
     if opaque:
         tex[..., -1] = 1.0
     tex = tex.cpu().numpy()
