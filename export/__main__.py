@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", default="dist", help="output folder (default dist/)")
     src = ap.add_mutually_exclusive_group()
     src.add_argument("--artifact", help="artifact folder (overrides the config's workdir)")
-X
+    src.add_argument("--from-bakedavatar", metavar="PKL|DIR",
+                     help="convert BakedAvatar's mesh_data.pkl (or the folder unpack_pkl.py made of it) instead")
     ap.add_argument("--sequence", action="append", default=[], metavar="JSON", help="extra flame_params.json to animate (repeatable)")
     ap.add_argument("--name", help="bundle name (default: config name or artifact folder name)")
     ap.add_argument("--no-preview", action="store_true", help="skip the preview render")
