@@ -1,0 +1,78 @@
+"""Metrics (shared with the baked-avatar eval) and the stage-1 eval CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from train.metrics import mask_iou, psnr, ssim
+
+
+def test_psnr_known_values():
+    gt = torch.zeros(2, 8, 8, 3)
+    assert psnr(gt + 0.1, gt) == pytest.approx(20.0, abs=1e-4)  # MSE 0.01
+    # per-image mean: one image at 20 dB, one at 40 dB -> 30
+    pred = torch.stack([gt[0] + 0.1, gt[1] + 0.01])
+    assert psnr(pred, gt) == pytest.approx(30.0, abs=1e-3)
+    assert psnr(np.full((4, 4, 3), 0.5), np.full((4, 4, 3), 0.5)) == pytest.approx(100.0)
+    with pytest.raises(ValueError, match="same shape"):
+        psnr(torch.zeros(4, 4, 3), torch.zeros(4, 5, 3))
+
+
+def test_ssim_properties():
+    g = torch.Generator().manual_seed(0)
+    img = torch.rand(32, 32, 3, generator=g)
+    assert ssim(img, img) == pytest.approx(1.0, abs=1e-6)
+    noisy = (img + 0.2 * torch.randn(32, 32, 3, generator=g)).clamp(0, 1)
+    s_noisy = ssim(noisy, img)
+    assert 0.0 < s_noisy < 0.9
+    # a constant offset hurts luminance only a little; noise hurts structure more
+    assert ssim((img * 0.9 + 0.05), img) > s_noisy
+
+
+def test_mask_iou():
+    a = torch.zeros(8, 8)
+    b = torch.zeros(8, 8)
+    a[:4] = 1.0
+    b[2:6] = 1.0
+    assert mask_iou(a, b) == pytest.approx(16 / 48)
+    assert mask_iou(torch.zeros(4, 4), torch.zeros(4, 4)) == 1.0
+
+
+def test_eval_cli_writes_metrics_and_images(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root)}
+    cfg = root / "configs" / "tiny.yaml"
+    synth = subprocess.run([sys.executable, "-m", "train.synth", "-c", str(cfg)], cwd=root, env=env,
+                           capture_output=True, text=True, timeout=900)
+    assert synth.returncode == 0, synth.stderr[-2000:]
+    r = subprocess.run([sys.executable, "-m", "train.eval", "-c", str(cfg), "--set", f"workdir={tmp_path}"],
+                       cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 2 and "stage-1 config not found (train stage 1 first)" in r.stderr  # clear error
+    r = subprocess.run([sys.executable, "-m", "train", "-c", str(cfg), "--set", f"workdir={tmp_path}",
+                        "--set", "train.iterations=2", "--set", "train.preview_every=1000"],
+                       cwd=root, env=env, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = subprocess.run([sys.executable, "-m", "train.eval", "-c", str(cfg), "--set", f"workdir={tmp_path}",
+                        "--max-frames", "3"], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "PSNR" in r.stdout and "mask IoU" in r.stdout
+    out = tmp_path / "eval" / "stage1_test"
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["frames"] == 3 and len(m["per_frame"]) == 3 and m["resolution"] == [64, 64]
+    assert all(math.isfinite(m[k]) for k in ("psnr", "ssim", "mask_iou"))
+    assert m["psnr"] == pytest.approx(np.mean([f["psnr"] for f in m["per_frame"]]))
+    pngs = sorted((out / "side_by_side").glob("*.png"))
+    assert len(pngs) == 3
+    from PIL import Image
+
+    assert Image.open(pngs[0]).size == (64 * 3, 64)
