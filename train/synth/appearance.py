@@ -193,7 +193,7 @@ def head_albedo(
     blend(ws, lambda p: _rgb(SCALP, p) * (0.85 + 0.3 * noise(p, 30.0))[:, None])
     # brows: hairs along x; the streak noise roughens the border into hair tips
     streak = noise(x, torch.tensor([10.0, 70.0, 70.0]))
-    brow_w = _smoothstep(0.35, 0.75, wb + 0.45 * (streak - 0.5)) * (wb > 0)
+    brow_w = _smoothstep(0.25, 0.6, wb + 0.4 * (streak - 0.5)) * (wb > 0.02)
     blend(brow_w, lambda p: _rgb(BROWS, p) * (0.75 + 0.5 * noise(p, torch.tensor([12.0, 80.0, 80.0])))[:, None])
     for name, fn in (
         ("eyes", lambda p: eye_albedo(p, lm)),

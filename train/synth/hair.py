@@ -30,6 +30,20 @@ def vertex_normals(vertices: Tensor, faces: Tensor) -> Tensor:
     return n / n.norm(dim=-1, keepdim=True).clamp_min(1e-12)
 
 
+def smooth_vertex_field(values: Tensor, faces: Tensor, iterations: int) -> Tensor:
+    """Average per-vertex values (V, C) with their mesh neighbours `iterations` times (rounds
+    off the staircase borders of per-vertex region labels)."""
+    f = faces.long()
+    a = torch.cat([f[:, 0], f[:, 1], f[:, 2]])
+    b = torch.cat([f[:, 1], f[:, 2], f[:, 0]])
+    count = torch.zeros(values.shape[0]).index_add(0, a, torch.ones(a.shape[0])).index_add(0, b, torch.ones(b.shape[0]))
+    out = values
+    for _ in range(iterations):
+        acc = torch.zeros_like(out).index_add(0, a, out[b]).index_add(0, b, out[a])
+        out = torch.where(count[:, None] > 0, 0.5 * out + 0.5 * acc / count.clamp_min(1)[:, None], out)
+    return out
+
+
 @dataclass
 class HairShells:
     """The scalp patch and its shell offsets (all original space)."""

@@ -19,8 +19,11 @@ from train import raster
 from train.conventions import gl_projection, project
 from train.synth import appearance as app
 from train.synth.config import SynthConfig
-from train.synth.hair import HairShells, build_hair_shells, vertex_normals
+from train.synth.hair import HairShells, build_hair_shells, smooth_vertex_field, vertex_normals
 from train.synth.noise import ValueNoise
+
+
+SOFT_SMOOTHING = (2, 1, 3)  # neighbour-averaging rounds of the lips, brows, scalp weights (round borders)
 
 
 @dataclass
@@ -137,9 +140,11 @@ class SubjectRenderer:
         self.vertex_regions = model.vertex_regions.long()
         self.face_region = face_regions(self.vertex_regions, self.faces)
         self.skin_weights = model.skin_weights.float()
-        self.soft = torch.stack(
+        soft = torch.stack(
             [(self.vertex_regions == self.region_names.index(n)).float() if n in self.region_names else torch.zeros(len(self.x_o))
-             for n in app.SOFT_REGIONS], 1)  # (V, 3) per-vertex weights of the soft-bordered regions
+             for n in app.SOFT_REGIONS], 1)
+        self.soft = torch.stack(  # (V, 3) weights of the soft-bordered regions
+            [smooth_vertex_field(soft[:, i : i + 1], self.faces, k)[:, 0] for i, k in enumerate(SOFT_SMOOTHING)], 1)
         self.landmarks = app.head_landmarks(self.x_o, self.vertex_regions, self.region_names, model.joints_template.float())
         self.shells: HairShells = build_hair_shells(
             self.x_o, self.faces, self.vertex_regions, self.region_names, cfg.hair_shells, cfg.hair_thickness

@@ -29,7 +29,7 @@ from train.synth.contact_sheet import choose_frames, hair_zoom, render_sheet
 from train.synth.motion import Motion, make_motion
 from train.synth.render import SubjectRenderer, brow_raise_index
 
-SYNTH_VERSION = 1
+SYNTH_VERSION = 2  # bump whenever the rendered files change for the same settings
 RECORD = "synth.json"
 
 
