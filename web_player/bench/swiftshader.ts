@@ -6,7 +6,8 @@
  *
  * Without a bundle: env HB_BUNDLE, else the synthetic test bundle at the default preset (the
  * sizes of configs/synthetic.yaml), written once to bench/out/default.glb.
- * Writes bench/out/swiftshader.json and prints a table.
+ * Writes bench/out/swiftshader.json and prints a table. Configurations marked * draw a still
+ * frame (theta baked into the shader as constants is recompiled whenever theta changes).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -44,6 +45,7 @@ const configs: { name: string; state: Record<string, unknown> }[] = [
   { name: 'neural (theta UBO, hardware bilinear)', state: { mode: 'neural', thetaSource: 'ubo', exactBilinear: false } },
   { name: 'neural (theta texture, float32 bilinear)', state: { mode: 'neural', thetaSource: 'texture', exactBilinear: true } },
   { name: 'neural (theta texture, hardware bilinear)', state: { mode: 'neural', thetaSource: 'texture', exactBilinear: false } },
+  { name: 'neural (theta constants, hardware bilinear)*', state: { mode: 'neural', thetaSource: 'const', exactBilinear: false } },
   { name: 'plain textured mesh', state: { mode: 'mesh' } },
 ];
 
@@ -65,9 +67,10 @@ try {
       ({ state, n }) => {
         const p = (window as any).__hb.player;
         Object.assign(p.state, state);
+        const advance = (state as { thetaSource?: string }).thetaSource !== 'const';
         p.renderer.warmUp(p.state);
-        p.bench(2); // warm-up
-        const b = p.bench(n);
+        p.bench(2, advance); // warm-up
+        const b = p.bench(n, advance);
         return { ...b, frameMlpMs: p.renderer.frameMlpMs };
       },
       { state: c.state, n: frames },

@@ -63,7 +63,8 @@ function applyParams(): void {
   if (dbg) s.debug = dbg as DebugView;
   if (q.get('mode') === 'mesh') s.mode = 'mesh';
   if (q.get('bilinear') === 'hw') s.exactBilinear = false;
-  if (q.get('theta') === 'texture' || q.get('theta') === 'ubo') s.thetaSource = q.get('theta') as 'texture' | 'ubo';
+  const th = q.get('theta');
+  if (th === 'texture' || th === 'ubo' || th === 'const') s.thetaSource = th;
   if (q.has('anim')) player.animIndex = Math.min(Number(q.get('anim')), Math.max(0, player.avatar!.animations.length - 1));
   if (q.get('camera') === 'train') player.resetCamera();
   player.playing = !paused;

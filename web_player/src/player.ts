@@ -242,15 +242,18 @@ export class Player {
     this.raf = 0;
   }
 
-  /** Time `n` frames back to back (setFrame + draw), synchronised with a 1-pixel readback. */
-  bench(n: number): { msPerFrame: number; fps: number } {
+  /**
+   * Time `n` frames back to back (setFrame + draw), synchronised with a 1-pixel readback.
+   * `advance` = false keeps the animation time (a still frame: the 'const' theta variant).
+   */
+  bench(n: number, advance = true): { msPerFrame: number; fps: number } {
     const gl = this.gl;
     const px = new Uint8Array(4);
     this.renderNow();
     gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
-      this.time += 1 / 25;
+      if (advance) this.time += 1 / 25;
       if (this.duration > 0) this.time %= this.duration;
       this.renderNow();
     }

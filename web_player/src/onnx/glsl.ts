@@ -128,8 +128,8 @@ function symAlg(em: Emitter): Alg<Sym> {
 export interface InputBinding {
   /** Concrete dims used for tracing (symbolic batch dims -> 1). Defaults to the model's, with 1 for symbols. */
   dims?: number[];
-  /** GLSL expression for flat element i of this input. */
-  element: (i: number) => string;
+  /** GLSL expression for flat element i of this input, or a number (a constant, folded). */
+  element: (i: number) => string | number;
 }
 
 export interface GeneratedGlsl {
@@ -153,7 +153,7 @@ export function generateGlsl(model: OnnxModel, bindings: Record<string, InputBin
     const dims = b.dims ?? info.shape?.map((d) => (typeof d === 'number' ? d : 1));
     if (!dims) throw new OnnxError(`per-pixel model: input '${info.name}' has no shape; give dims in its binding`);
     const n = dims.reduce((a, q) => a * q, 1);
-    bound.set(info.name, { dims, kind: 'float', data: Array.from({ length: n }, (_, i) => b.element(i)) });
+    bound.set(info.name, { dims, kind: 'float', data: Array.from({ length: n }, (_, i): Sym => { const e = b.element(i); return typeof e === 'number' ? Math.fround(e) : e; }) });
   }
   const env = runGraph(alg, model.nodes, bound, model.opset);
   const outputs: GeneratedGlsl['outputs'] = {};

@@ -16,7 +16,13 @@ export interface PixelChunk {
 }
 
 /** Generate the chunk. Input names: the model's inputs, in the order of the extension (z, theta). */
-export function pixelModelChunk(model: OnnxModel, where: string, names: { z: string; theta: string; coef?: string } = { z: 'z', theta: 'theta' }): PixelChunk {
+export function pixelModelChunk(
+  model: OnnxModel,
+  where: string,
+  names: { z: string; theta: string; coef?: string } = { z: 'z', theta: 'theta' },
+  /** Bake these per-frame weights into the code as constants (the THETA_CONST variant). */
+  constTheta?: ArrayLike<number>,
+): PixelChunk {
   const zin = model.inputs.find((i) => i.name === names.z);
   const tin = model.inputs.find((i) => i.name === names.theta);
   if (!zin || !tin) throw new OnnxError(`${where}: the per-pixel model must have inputs '${names.z}' and '${names.theta}'; it has ${model.inputs.map((i) => i.name).join(', ')}`);
@@ -29,6 +35,7 @@ export function pixelModelChunk(model: OnnxModel, where: string, names: { z: str
     [names.theta]: {
       dims: [1, nTheta],
       element: (i) => {
+        if (constTheta) return constTheta[i];
         used.add(i >> 2);
         return `th${i >> 2}.${'xyzw'[i & 3]}`;
       },
@@ -42,7 +49,7 @@ export function pixelModelChunk(model: OnnxModel, where: string, names: { z: str
   const loads = [...used].sort((a, b) => a - b).map((k) => `  vec4 th${k} = HB_THETA(${k});`);
   const source = [
     `// pixel_model.glsl — GENERATED at load time from ${where} (${gen.statements} statements).`,
-    `// Do not edit: src/onnx/glsl.ts traces the ONNX graph for one pixel.`,
+    `// Do not edit: src/onnx/glsl.ts traces the ONNX graph for one pixel.${constTheta ? ' theta baked in as constants.' : ''}`,
     `#define THETA_VEC4S ${vec4s}`,
     `#ifdef THETA_TEXTURE`,
     `uniform highp sampler2D u_thetaTex;`,

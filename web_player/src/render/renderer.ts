@@ -32,8 +32,11 @@ export interface RenderState {
   mode: 'neural' | 'mesh';
   /** Fetch 4 texels and mix in float32 instead of hardware bilinear filtering. */
   exactBilinear: boolean;
-  /** Per-frame MLP weights via a uniform block ('ubo') or a float texture ('texture'). */
-  thetaSource: 'ubo' | 'texture';
+  /**
+   * Per-frame MLP weights via a uniform block ('ubo'), a float texture ('texture'), or baked into
+   * the shader as constants ('const': recompiled whenever theta changes, for still frames).
+   */
+  thetaSource: 'ubo' | 'texture' | 'const';
   /** Depth pre-pass per layer (exact nearest-fragment compositing); off = one pass, LESS. */
   depthPrepass: boolean;
   background: [number, number, number];
@@ -168,7 +171,22 @@ export class AvatarRenderer {
   private programFor(state: RenderState, inner: boolean, depthOnly: boolean): WebGLProgram {
     if (depthOnly) return this.cache.program('avatar.vert', 'depth.frag', this.vertexDefines()).program;
     if (state.mode === 'mesh') return this.cache.program('avatar.vert', 'mesh.frag', meshDefines(this.nTargets, this.avatar.nBones, inner)).program;
-    return this.cache.program('avatar.vert', 'shade.frag', this.shadeDefines(state, inner), { 'pixel_model.glsl': this.pixel.source }).program;
+    return this.cache.program('avatar.vert', 'shade.frag', this.shadeDefines(state, inner), { 'pixel_model.glsl': this.pixelSource(state) }).program;
+  }
+
+  private constChunk: { theta: Float32Array; source: string } | null = null;
+
+  /** The generated chunk for `state`: shared, or with this frame's theta as constants. */
+  private pixelSource(state: RenderState): string {
+    if (state.thetaSource !== 'const') return this.pixel.source;
+    const theta = this.theta.subarray(0, this.pixel.nTheta);
+    if (!this.constChunk || this.constChunk.theta.some((x, i) => x !== theta[i])) {
+      if (this.constChunk) this.cache.evict((key) => key.includes(this.constChunk!.source));
+      const names = this.avatar.ext.models.pixel.inputs;
+      const src = pixelModelChunk(this.avatar.pixelModel, `${this.avatar.source}: models.pixel`, { z: names[0] ?? 'z', theta: names[1] ?? 'theta', coef: this.avatar.ext.models.pixel.outputs[0] }, theta).source;
+      this.constChunk = { theta: Float32Array.from(theta), source: src };
+    }
+    return this.constChunk.source;
   }
 
   /** Compile every program `state` needs now (so the first frame does not stall). */

@@ -85,6 +85,21 @@ export class ShaderCache {
     return { program: p, vs, fs };
   }
 
+  /** Drop programs whose (vertex + fragment source) key matches (e.g. a stale constants variant). */
+  evict(match: (key: string) => boolean): void {
+    for (const [key, p] of [...this.programs]) {
+      if (!match(key)) continue;
+      this.gl.deleteProgram(p);
+      this.programs.delete(key);
+      const fs = key.split('\u0000')[1];
+      const s = this.shaders.get(fs);
+      if (s) {
+        this.gl.deleteShader(s);
+        this.shaders.delete(fs);
+      }
+    }
+  }
+
   dispose(): void {
     for (const p of this.programs.values()) this.gl.deleteProgram(p);
     for (const s of this.shaders.values()) this.gl.deleteShader(s);

@@ -6,7 +6,7 @@ export const MORPH_TEX_SHIFT = 11; // morph texture width 2048 texels
 
 export interface VariantOptions {
   exactBilinear: boolean;
-  thetaSource: 'ubo' | 'texture';
+  thetaSource: 'ubo' | 'texture' | 'const';
   debug: 'none' | 'normals' | 'uv' | 'alpha' | 'coef';
 }
 

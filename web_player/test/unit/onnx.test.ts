@@ -78,6 +78,17 @@ describe('GLSL generator (traced per pixel) vs onnxruntime', () => {
       expect(maxAbsErr(got, ref)).toBeLessThan(2e-5);
     }
   });
+  it('per-pixel model with theta baked in as constants (THETA_CONST): same values, no theta reads', () => {
+    const c = fx.cases.pixel;
+    const theta = c.inputs.theta.data as number[];
+    const z = c.inputs.z, D = z.dims[1], K = c.outputs.coef.dims[1];
+    const gen = generateGlsl(load('pixel'), { z: { element: (i) => `z[${i}]` }, theta: { element: (i) => theta[i] } });
+    expect(gen.body).not.toMatch(/theta|th\d/);
+    for (let n = 0; n < z.dims[0]; n++) {
+      const got = evaluateGlslBody(gen.body, gen.outputs.coef.elements, { z: z.data.slice(n * D, n * D + D) });
+      expect(maxAbsErr(got, c.outputs.coef.data.slice(n * K, n * K + K))).toBeLessThan(2e-5);
+    }
+  });
   for (const name of ['mix', 'plumbing']) {
     it(`${name}: constants folded into literals`, () => {
       const c = fx.cases[name];
