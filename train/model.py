@@ -195,13 +195,14 @@ class AvatarModel(nn.Module):
 
 @torch.no_grad()
 def render_frames(model: AvatarModel, K: Tensor, c2w: Tensor, expression: Tensor, pose: Tensor,
-                  width: int, height: int, chunk: int = 8192, background=(1.0, 1.0, 1.0)) -> dict[str, Tensor]:
+                  width: int, height: int, chunk: int | None = None, background=(1.0, 1.0, 1.0)) -> dict[str, Tensor]:
     """Render whole images. K (B,3,3) pixels at (width,height), c2w (B,4,4), expression (B,n_exp),
     pose (B,15) -> rgb (B,H,W,3), alpha (B,H,W), depth (B,H,W) (inf where nothing is hit)."""
     from train.conventions import pixel_rays
     from train.render.rays import pixel_centres
 
     dev = model.levels.device
+    chunk = chunk or (65536 if dev.type == "cuda" else 8192)
     bg = torch.tensor(background, device=dev, dtype=torch.float32)
     n = width * height
     uv = pixel_centres(torch.arange(n, device=dev), width)
