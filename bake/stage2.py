@@ -106,15 +106,19 @@ def artifact_extras(art: Artifact, cfg_dict: dict, report: dict, frames=None, ba
 
 
 def preview_frames(cfg, n: int = 4):
-    """A few training frames (expression, pose, ground truth) for previews, or None."""
-    from train.data import ImavatarDataset
+    """A few frames of the first training video (expression, pose, ground truth), or None."""
+    from train.data import ImavatarDataset, read_flame_params, read_subject
 
     try:
-        ds = ImavatarDataset.from_config(cfg.data, "train", progress=False)
+        video = cfg.data.train_videos[0]
+        count = len(read_flame_params(Path(cfg.data.root) / video, cfg.data.n_exp)["k"])
+        pick = sorted({int(i) for i in np.linspace(0, count - 1, min(n, count)).round()})
+        frames = read_subject(cfg.data.root, [video], pick, tuple(cfg.data.img_res), tuple(cfg.data.background),
+                              cfg.data.n_exp, progress=False)
     except Exception:  # previews are optional; the bake itself does not need images
         return None
-    idx = np.linspace(0, len(ds) - 1, min(n, len(ds))).astype(int)
-    items = [ds[int(i)] for i in idx]
+    ds = ImavatarDataset(frames)
+    items = [ds[i] for i in range(len(ds))]
     return (torch.stack([it["expression"] for it in items]), torch.stack([it["pose"] for it in items]),
             torch.stack([it["rgb"] for it in items]).numpy())
 
