@@ -299,6 +299,9 @@ def export_glb(art: Artifact, path: str | os.PathLike, cfg: ExportConfig | None 
             fh.write(glb)
             fh.flush()
             os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a bundle is served to browsers
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -55,6 +55,7 @@ def test_viewer_deformation_matches_artifact(small_artifact, small_bundle):
 def test_size_report_and_file(small_bundle):
     path, report = small_bundle
     assert report.total == os.path.getsize(path)
+    assert os.stat(path).st_mode & 0o044 == 0o044  # readable by the web server, not 0600
     assert sum(report.packed.values()) == report.total  # the parts cover the file exactly
     text = "\n".join(report.lines())
     for part in ("morph_targets", "textures.radiance", "onnx.frame", "total"):
