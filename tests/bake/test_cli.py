@@ -53,3 +53,42 @@ def test_bad_override_is_a_config_error(tmp_path, capsys):
 def test_eval_with_nothing_to_evaluate(tmp_path, capsys):
     assert eval_main(["-c", str(_cfg(tmp_path)), "--no-progress"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_bake_cli_on_analytic_source_and_interrupt_keeps_artifact(tmp_path, monkeypatch, capsys):
+    """`python -m bake --stage bake` end to end with the analytic source standing in for stage 1;
+    then a bake interrupted midway leaves the complete artifact in place."""
+    import json
+
+    import numpy as np
+
+    import bake.stage2 as st
+    import train.model
+    from bake.source import AnalyticSource
+    from export.artifact import load_artifact
+
+    monkeypatch.setattr(train.model, "load_stage1", lambda workdir, device: (None, AnalyticSource(n_levels=2, n_exp=4)))
+    seq = {"train": {"expression": np.zeros((3, 4), np.float32), "pose": np.zeros((3, 15), np.float32)}}
+    cam = {"K": [[-96.0, 0, 16], [0, 96.0, 16], [0, 0, 1]], "w2c": np.diag([1.0, 1, 1, 1]).tolist(), "width": 32, "height": 32}
+    cam["w2c"][2][3] = -4.0
+    monkeypatch.setattr(st, "tracked_sequences", lambda cfg: (seq, cam))
+    monkeypatch.setattr(st, "preview_frames", lambda cfg: None)
+    p = tmp_path / "c.yaml"
+    p.write_text(f"workdir: {tmp_path / 'run'}\ndata:\n  n_exp: 4\nbake:\n  mc_resolution: 32\n  faces_per_layer: 300\n"
+                 "  texture_size: 32\n  uv_padding: 2\n  workers: 1\n  device: cpu\n")
+    assert main(["-c", str(p), "--stage", "bake", "--no-progress"]) == 0
+    assert "stage 2 done" in capsys.readouterr().out
+    out = tmp_path / "run" / "bake" / "baked"
+    art = load_artifact(out)
+    rep = json.loads((out / "report.json").read_text())
+    assert len(art.layers) == 2 and [l["faces"] for l in rep["layers"]] == [len(l.arrays["faces"]) for l in art.layers]
+    assert (out / "previews" / "layers.png").is_file() and (out / "config.yaml").is_file()
+    before = (out / "avatar.safetensors").read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(st, "bake_layers", interrupted)
+    assert main(["-c", str(p), "--stage", "bake", "--no-progress"]) == 130
+    assert (out / "avatar.safetensors").read_bytes() == before
+    assert sorted(q.name for q in out.parent.iterdir()) == ["baked", "config.yaml"]
