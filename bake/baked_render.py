@@ -246,6 +246,8 @@ def _rasterize_front(clip: Tensor, xd: Tensor, faces: Tensor, cam_centre: Tensor
     """One frame: rasterise only front-facing faces; triangle ids refer to the full face list."""
     with torch.no_grad():
         idx = torch.nonzero(front_facing(xd, faces, cam_centre))[:, 0]
+        if idx.numel() == 0:  # nothing faces the camera (e.g. seen from inside)
+            return torch.zeros(1, res[0], res[1], 4, device=clip.device)
         rast = backend.rasterize(clip[None].contiguous(), faces[idx].int().contiguous(), res)
         fid = rast[..., 3].long()
         full_id = torch.where(fid > 0, idx[(fid - 1).clamp_min(0)] + 1, torch.zeros_like(fid))

@@ -240,3 +240,11 @@ def test_toy_artifact_is_valid_and_round_trips(tmp_path):
     assert [l.name for l in back.layers] == ["layer0", "layer1", "layer2"]
     assert back.meta["parents"] == [-1, -1, 1, 2, 2, 2] and back.n_joints == 6
     np.testing.assert_array_equal(back.layers[2].arrays["radiance"], art.layers[2].arrays["radiance"])
+
+
+def test_camera_inside_every_shell_sees_nothing():
+    """All faces point away from a camera at the centre (back-face culling): background only."""
+    art = toy_artifact(n_layers=2, n_exp=2, texture_size=4, n_lat=4, n_lon=6, image_size=16)
+    K = art.meta["camera"]["K"]
+    img = render_artifact(art, np.zeros(2), np.zeros(15), K, np.eye(4), 16, 16, backend="torch")[0].numpy()
+    assert np.all(img[..., :3] == 1.0) and np.all(img[..., 3] == 0.0)
