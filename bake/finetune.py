@@ -124,6 +124,7 @@ def finetune_avatar(
 def run_finetune(cfg, progress: bool = True, max_steps: int | None = None) -> tuple[Path, FinetuneResult]:
     """Stage 3 end to end: <workdir>/bake/baked -> <workdir>/bake/finetuned (atomic)."""
     from accelerate import Accelerator, DistributedDataParallelKwargs
+    from accelerate.utils import is_tensorboard_available
 
     from bake.stage2 import BAKED_DIR, FINETUNED_DIR, artifact_extras, bake_dir, preview_frames
     from export.artifact import load_artifact, save_artifact
@@ -134,7 +135,8 @@ def run_finetune(cfg, progress: bool = True, max_steps: int | None = None) -> tu
     art = load_artifact(bdir / BAKED_DIR)  # ArtifactError names the file and field
     # a layer that covers no pixel of a batch leaves its texture without gradient: tell DDP
     ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
-    accelerator = Accelerator(cpu=cfg.bake.device == "cpu", log_with="tensorboard", project_dir=str(bdir), kwargs_handlers=[ddp])
+    accelerator = Accelerator(cpu=cfg.bake.device == "cpu", log_with="tensorboard" if is_tensorboard_available() else None,
+                              project_dir=str(bdir), kwargs_handlers=[ddp])
     accelerator.init_trackers("finetune")
     dataset = ImavatarDataset.from_config(cfg.data, "train", progress=progress and accelerator.is_main_process)
     torch.manual_seed(cfg.seed)
