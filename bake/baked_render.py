@@ -30,8 +30,8 @@ What a player must reproduce, per frame (expression psi (E,), pose theta (15,)):
    ((j + 0.5) / W_t, (i + 0.5) / H_t), row 0 <-> v = 0 (no flip). f_pos = pos_texture (D
    channels); basis k = radiance[k] (RGBA). n = normalize(interpolated normal) (renormalised per
    pixel); v = normalize(p - c) (camera -> point, world space). z = [f_pos, n, v];
-   coef = softmax(temperature * MLP_theta_s(z)); rgba = sum_k coef_k basis_k.
-   Layer 0: alpha := 1.
+   coef = softmax(temperature * MLP_theta_s(z)) (max-subtracted before exp, as torch does);
+   rgba = sum_k coef_k basis_k (a convex mix: alpha stays in [0, 1]). Layer 0: alpha := 1.
 7. Compositing: start from the background colour (default white); for layers 0 (inner) ..
    M-1 (outer): colour = a * rgb + (1 - a) * colour where the layer covers the pixel (a = 0
    elsewhere); straight alpha, i.e. GL blendFunc(SRC_ALPHA, ONE_MINUS_SRC_ALPHA). The returned
