@@ -40,6 +40,7 @@ function defaultBundle(): string {
 }
 
 const bundle = defaultBundle();
+const only = opt('only', '');
 const configs: { name: string; state: Record<string, unknown> }[] = [
   { name: 'neural (theta UBO, float32 bilinear)', state: { mode: 'neural', thetaSource: 'ubo', exactBilinear: true } },
   { name: 'neural (theta UBO, hardware bilinear)', state: { mode: 'neural', thetaSource: 'ubo', exactBilinear: false } },
@@ -62,7 +63,7 @@ try {
     return { layers: av.layers.length, triangles: av.layers.reduce((s: number, l: any) => s + l.indices.length / 3, 0), width: p.camera().width, height: p.camera().height, renderer: (() => { const e = p.gl.getExtension('WEBGL_debug_renderer_info'); return e ? p.gl.getParameter(e.UNMASKED_RENDERER_WEBGL) : p.gl.getParameter(p.gl.RENDERER); })(), pixelStatements: p.renderer.pixel.statements };
   });
   console.log(`bundle ${path.relative(process.cwd(), bundle)}: ${info.layers} layers, ${info.triangles} triangles, ${info.width}x${info.height}, ${info.renderer}`);
-  for (const c of configs) {
+  for (const c of configs.filter((k) => !only || only.split(',').some((w) => k.name.includes(w)))) {
     const r = await page.evaluate(
       ({ state, n }) => {
         const p = (window as any).__hb.player;

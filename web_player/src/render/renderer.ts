@@ -42,20 +42,21 @@ export interface RenderState {
   background: [number, number, number];
 }
 
-/** SwiftShader (CPU) reads uniform blocks slowly: there theta goes through a float texture. */
+/** Whether WebGL runs on a CPU rasteriser (SwiftShader, llvmpipe). */
 export function isSoftwareRenderer(gl: WebGL2RenderingContext): boolean {
   const ext = gl.getExtension('WEBGL_debug_renderer_info');
   const name = String(ext ? gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
   return /swiftshader|llvmpipe|software/i.test(name);
 }
 
-export function defaultRenderState(avatar: Avatar, gl?: WebGL2RenderingContext): RenderState {
+export function defaultRenderState(avatar: Avatar, _gl?: WebGL2RenderingContext): RenderState {
   return {
     layers: avatar.layers.map(() => true),
     debug: 'none',
     mode: 'neural',
     exactBilinear: true,
-    thetaSource: gl && isSoftwareRenderer(gl) ? 'texture' : 'ubo',
+    // measured in SwiftShader (bench/swiftshader.ts): UBO and texture within noise of each other
+    thetaSource: 'ubo',
     depthPrepass: true,
     background: avatar.background,
   };
