@@ -120,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             write_preview(glb, out / f"{name}.preview.png")
             print(f"preview {out / f'{name}.preview.png'}")
-        except ImportError as exc:  # the reference renderer is optional for exporting
-            print(f"preview skipped: {exc}", file=sys.stderr)
+        except Exception as exc:  # the bundle is written and valid; the preview is a convenience
+            print(f"export: warning: preview not rendered ({type(exc).__name__}: {exc})", file=sys.stderr)
     return 0
 
 
