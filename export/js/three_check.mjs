@@ -3,6 +3,8 @@
 // vertex positions of every layer at the requested keyframes (three.js' own CPU skinning:
 // SkinnedMesh.getVertexPosition = morph targets + bone transforms).
 // usage: node three_check.mjs bundle.glb '{"frames": [0, 5], "fps": 25, "vertices": [0, 10, 20]}'
+//   optional "screenshot": 256, "screenshotPath": "look.png": render the standard-viewer look
+//   (base-colour materials, ambient light, training camera, first animation at frames[0]).
 // prints one JSON object on stdout.
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -59,6 +61,19 @@ window.runCheck = async (opts) => {
     }
     action.stop();
   }
+  if (opts.screenshot) {  // the fallback look a standard viewer shows, from the training camera
+    const renderer = new THREE.WebGLRenderer({ antialias: false, preserveDrawingBuffer: true });
+    renderer.setSize(opts.screenshot, opts.screenshot);
+    renderer.setClearColor(0xffffff, 1);
+    document.body.appendChild(renderer.domElement);
+    scene.add(new THREE.AmbientLight(0xffffff, 3.0));
+    const cam = gltf.cameras[0];
+    cam.aspect = 1; cam.updateProjectionMatrix();
+    mixer.stopAllAction();
+    if (gltf.animations.length) { mixer.clipAction(gltf.animations[0]).play(); mixer.setTime(opts.frames[0] / opts.fps); }
+    scene.updateMatrixWorld(true);
+    renderer.render(scene, cam);
+  }
   return out;
 };
 window.ready = true;
@@ -97,8 +112,9 @@ try {
   p.on('pageerror', (e) => errors.push(String(e)));
   await p.goto(`http://127.0.0.1:${port}/check.html`);
   await p.waitForFunction(() => window.ready === true, null, { timeout: 30000 });
-  const result = await p.evaluate((o) => window.runCheck(o), { frames: opts.frames || [0], fps: opts.fps || 25, vertices: opts.vertices || [0] });
+  const result = await p.evaluate((o) => window.runCheck(o), { frames: opts.frames || [0], fps: opts.fps || 25, vertices: opts.vertices || [0], screenshot: opts.screenshot || 0 });
   result.consoleErrors = errors;
+  if (opts.screenshot && opts.screenshotPath) await p.locator('canvas').screenshot({ path: opts.screenshotPath });
   process.stdout.write(JSON.stringify(result) + '\n');
 } catch (e) {
   process.stderr.write(String(e.stack || e) + '\n');

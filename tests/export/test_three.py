@@ -26,11 +26,12 @@ pytestmark = pytest.mark.skipif(
 FRAMES = [0, 4, 9]
 
 
-def test_three_loads_and_animates_like_python(small_artifact, small_bundle):
+def test_three_loads_and_animates_like_python(small_artifact, small_bundle, tmp_path):
     path, _ = small_bundle
     art = small_artifact
     V = max(l.vertices.shape[0] for l in art.layers)
-    opts = {"frames": FRAMES, "fps": 25.0, "vertices": list(range(V))}
+    shot = tmp_path / "three_look.png"
+    opts = {"frames": FRAMES, "fps": 25.0, "vertices": list(range(V)), "screenshot": 128, "screenshotPath": str(shot)}
     proc = subprocess.run(["node", str(JS_DIR / "three_check.mjs"), str(path), json.dumps(opts)],
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -48,6 +49,12 @@ def test_three_loads_and_animates_like_python(small_artifact, small_bundle):
     assert [a["name"] for a in out["animations"]] == list(art.sequences)
     assert out["animations"][0]["tracks"] == 2 * 5 + len(art.layers)  # rotation + translation per joint, weights per layer
     assert out["cameras"] == 1
+    # the standard-viewer look (base-colour materials, training camera): avatar in the middle, white around
+    from PIL import Image
+
+    img = np.asarray(Image.open(shot).convert("RGB")).astype(float) / 255
+    assert img.shape == (128, 128, 3)
+    assert img[54:74, 54:74].mean() < 0.9 and img[:6, :6].mean() > 0.98
 
     doc, bin_chunk = parse_glb(path.read_bytes())
     top = {"joints_template": art.joints_template, "joints_expr_basis": art.joints_expr_basis,
