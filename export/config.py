@@ -31,5 +31,7 @@ class ExportConfig:
             raise ValueError(f"export.texture_quality must be in [1, 100]; got {self.texture_quality}")
         if self.morph_epsilon < 0:
             raise ValueError(f"export.morph_epsilon must be >= 0; got {self.morph_epsilon}")
+        if self.base_colour_size < 0:
+            raise ValueError(f"export.base_colour_size must be >= 0; got {self.base_colour_size}")
         if self.fps <= 0:
             raise ValueError(f"export.fps must be positive; got {self.fps}")

@@ -210,6 +210,8 @@ class _Writer:
         art, b = self.art, self.b
         expr = np.asarray(seq["expression"], np.float64)[:, : art.n_exp]
         pose = np.asarray(seq["pose"], np.float64)
+        if expr.ndim != 2 or expr.shape[1] < art.n_exp:
+            raise ArtifactError(f"artifact: sequences.{name}.expression must have >= n_exp = {art.n_exp} columns; got {expr.shape}")
         N = expr.shape[0]
         times = (np.arange(N) / self.cfg.fps).astype(np.float32)
         t_acc = b.add_accessor(times, "animations", minmax=True)

@@ -189,3 +189,15 @@ def test_without_ghost_bone(small_artifact, tmp_path):
     if validation.available():
         (rep,) = validation.validate_files(path)
         assert rep["numErrors"] == 0 and not validation.unexplained(rep), validation.describe(rep)
+
+
+def test_short_sequence_expression_is_refused(small_artifact, tmp_path):
+    import copy
+
+    from export.writer import export_glb
+
+    art = copy.deepcopy(small_artifact)
+    art.sequences["talk"]["expression"] = art.sequences["talk"]["expression"][:, :3]
+    with pytest.raises(ArtifactError, match=r"sequences\.talk\.expression must have >= n_exp = 8 columns"):
+        export_glb(art, tmp_path / "x.glb", progress=False)
+    assert not list(tmp_path.iterdir())
