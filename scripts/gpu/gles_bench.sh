@@ -15,11 +15,14 @@ if [ ! -f "$DUMP/manifest.json" ]; then
   echo "gles_bench: $DUMP/manifest.json missing: run 'npm --prefix web_player run bench:dump' first and carry $DUMP" >&2
   exit 2
 fi
-if ls .gl/*.deb >/dev/null 2>&1; then
+# the loaders and wheels are for the GPU machine (unpacked into /): never on a dev machine
+ON_GPU=0
+command -v nvidia-smi >/dev/null 2>&1 && ON_GPU=1
+if [ "$ON_GPU" = 1 ] && ls .gl/*.deb >/dev/null 2>&1; then
   for f in .gl/*.deb; do dpkg -x "$f" /; done
   ldconfig
 fi
-if ls .whl/moderngl-*.whl >/dev/null 2>&1; then
+if [ "$ON_GPU" = 1 ] && ls .whl/moderngl-*.whl >/dev/null 2>&1; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/hb_site .whl/moderngl-*.whl .whl/glcontext-*.whl
   export PYTHONPATH=/tmp/hb_site${PYTHONPATH:+:$PYTHONPATH}
 fi
@@ -28,5 +31,5 @@ if [ -z "${__EGL_VENDOR_LIBRARY_FILENAMES:-}" ] && [ -f "$NV_EGL" ]; then export
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
 RESULTS=${OUT:-web_player/bench/out/gles_results}
 mkdir -p "$RESULTS"
-PYTHONUNBUFFERED=1 python3 web_player/bench/gles_bench.py "$DUMP" --sizes 512 1024 --frames "${HB_GLES_FRAMES:-2000}" --out "$RESULTS"
+PYTHONUNBUFFERED=1 "${HB_PYTHON:-python3}" web_player/bench/gles_bench.py "$DUMP" --sizes 512 1024 --frames "${HB_GLES_FRAMES:-2000}" --out "$RESULTS"
 echo "gles_bench: results in $RESULTS/gles_bench.json"
