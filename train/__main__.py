@@ -18,7 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (checkpointing there)")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a config value, e.g. --set train.iterations=100 (repeatable)")
+    ap.add_argument("more_overrides", nargs="*", metavar="KEY=VALUE", help="overrides, as positional arguments")
     args = ap.parse_args(argv)
+    args.overrides = [*args.overrides, *args.more_overrides]
 
     from train.config import load_config
     from train.configlib import ConfigError

@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-images", action="store_true", help="skip the side-by-side PNGs")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a config value (e.g. workdir=...)")
+    ap.add_argument("more_overrides", nargs="*", metavar="KEY=VALUE", help="overrides, as positional arguments")
     args = ap.parse_args(argv)
+    args.overrides = [*args.overrides, *args.more_overrides]
     from train.config import load_config
     from train.configlib import ConfigError
 

@@ -94,9 +94,9 @@ class TrainConfig:
     """Images per step (per process)."""
     rays_per_image: int = 2048
     """Rays sampled per image (half uniform, half inside the mask's bounding box)."""
-    lr: float = 3e-3
+    lr: float = 1e-2
     """Learning rate of the radiance field and the per-frame MLP (Adam)."""
-    lr_geometry: float = 5e-4
+    lr_geometry: float = 1.5e-3
     """Learning rate of the manifold field (dense grids: Adam moves every touched voxel by ~lr)."""
     lr_deform: float = 2e-4
     """Learning rate of the deformation field's residual grid."""
