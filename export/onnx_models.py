@@ -118,15 +118,3 @@ def run_onnx(model_bytes: bytes, feeds: dict[str, np.ndarray]) -> list[np.ndarra
     opts.log_severity_level = 3
     sess = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
     return sess.run(None, {k: np.ascontiguousarray(v, np.float32) for k, v in feeds.items()})
-
-
-def frame_state_from_onnx(model_bytes: bytes) -> dict[str, np.ndarray]:
-    """The FrameMLP weights back from the per-frame ONNX initializers (for the bundle reader).
-
-    Gemm/MatMul weights may have been stored transposed by the exporter; names are matched on the
-    state-dict key suffix and shapes fixed up by the caller (`gltf_read`)."""
-    import onnx
-    from onnx import numpy_helper
-
-    m = onnx.load_from_string(model_bytes)
-    return {init.name: numpy_helper.to_array(init).copy() for init in m.graph.initializer}
