@@ -29,6 +29,37 @@ def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, j
     Returns rgb (B, R, 3), alpha (B, R), hit (B, R, L), x_c (B, R, L, 3) canonical hits,
     s_min (B, R) (differentiable when `differentiable`), has_valid (B, R), depth (B, R).
     """
+    # geometry (inverse deformation, level sets, normals) always in fp32: Newton residuals of 1e-3
+    # and level spacings of 0.03 do not survive bf16; radiance and shading MLPs may autocast.
+    with torch.autocast(device_type=o.device.type, enabled=False):
+        geo = _geometry(model, o.float(), d.float(), expression, pose, jitter, differentiable)
+    x_c, n_d, d_l, hit, hits = geo["x_c"], geo["n_d"], geo["d_l"], geo["hit"], geo["hits"]
+    b, r, n_lv = hit.shape
+
+    f_pos, bases, alpha = model.radiance_field(x_c)
+    theta = model.frame_mlp(frame_condition(expression, pose, model.shading_spec.n_exp))
+    z = torch.cat([f_pos, n_d, d_l], dim=-1)
+    rgb = blend_bases(pixel_coefficients(z, theta.float(), model.shading_spec), bases.float())
+
+    if background is None:
+        background = torch.ones(3, device=o.device)
+    colour, acc = composite_layers(rgb.float().reshape(b, r, n_lv, 3), alpha.float().reshape(b, r, n_lv), hit,
+                                   background)
+
+    s_min = hits.s_min
+    if differentiable:
+        with torch.autocast(device_type=o.device.type, enabled=False):
+            s_min = torch.where(hits.has_valid, model.manifold_field(hits.x_min), s_min)
+    depth = torch.where(hit, hits.t, torch.full_like(hits.t, float("inf"))).amin(-1)
+    return {
+        "rgb": colour, "alpha": acc, "hit": hit, "x_c": x_c.reshape(b, r, n_lv, 3),
+        "s_min": s_min, "has_valid": hits.has_valid & geo["inside"][..., 0], "depth": depth,
+    }
+
+
+def _geometry(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jitter: Tensor | None,
+              differentiable: bool) -> dict:
+    """Level-set hits, differentiable canonical points and deformed normals (fp32)."""
     mc = model.cfg.model
     b, r, _ = o.shape
     n_lv = model.levels.shape[0]
@@ -60,20 +91,4 @@ def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, j
     r_d, _ = blend(w, fs.transforms)
     n_d = F.normalize(matvec(r_d, matvec(inv3(r_c), n_c)), dim=-1, eps=1e-8)
 
-    f_pos, bases, alpha = model.radiance_field(x_c)
-    theta = model.frame_mlp(frame_condition(expression, pose, model.shading_spec.n_exp))
-    z = torch.cat([f_pos, n_d, d_l], dim=-1)
-    rgb = blend_bases(pixel_coefficients(z, theta.float(), model.shading_spec), bases)
-
-    if background is None:
-        background = torch.ones(3, device=o.device)
-    colour, acc = composite_layers(rgb.reshape(b, r, n_lv, 3), alpha.reshape(b, r, n_lv), hit, background)
-
-    s_min = hits.s_min
-    if differentiable:
-        s_min = torch.where(hits.has_valid, model.manifold_field(hits.x_min), s_min)
-    depth = torch.where(hit, hits.t, torch.full_like(hits.t, float("inf"))).amin(-1)
-    return {
-        "rgb": colour, "alpha": acc, "hit": hit, "x_c": x_c.reshape(b, r, n_lv, 3),
-        "s_min": s_min, "has_valid": hits.has_valid & inside, "depth": depth,
-    }
+    return {"x_c": x_c, "n_d": n_d, "d_l": d_l, "hit": hit, "hits": hits, "inside": inside[..., None]}
