@@ -173,7 +173,7 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
         if float(accelerator.reduce(finite, reduction="sum")) < world:
             bar.close()
             msg = (f"stage 1: non-finite loss at step {step} "
-                   f"({', '.join(f'{k}={float(v):.4g}' for k, v in losses.items())}); stopping. "
+                   f"({', '.join(f'{k}={float(v.detach()):.4g}' for k, v in losses.items())}); stopping. "
                    f"The last good checkpoint {ckpt_path} is kept.")
             accelerator.print(msg)
             accelerator.end_training()
