@@ -195,7 +195,7 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
         if main:
             bar.set_postfix(loss=f"{lv:.4f}", psnr=f"{ps:.2f}")
         if step % tc.log_every == 0 or step == end:
-            accelerator.log({f"loss/{k}": float(v) for k, v in losses.items() if k != "psnr"}
+            accelerator.log({f"loss/{k}": float(v.detach()) for k, v in losses.items() if k != "psnr"}
                             | {"train/psnr": ps, "train/lr_geometry": sched.get_last_lr()[0],
                                "train/lr_deform": sched.get_last_lr()[1], "train/lr": sched.get_last_lr()[2]}, step=step)
         if tc.max_minutes > 0 and step % 10 == 0:
