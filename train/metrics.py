@@ -1,7 +1,7 @@
 """Image metrics shared by stage-1 eval and the baked-avatar eval.
 
-All take float images in [0, 1] as torch tensors or numpy arrays, (H, W, C) or (B, H, W, C);
-batches are averaged per image (PSNR is the mean of per-image PSNRs).
+All take float images in [0, 1] as torch tensors or numpy arrays, (H, W, C) or (B, H, W, C)
+(mask_iou: (H, W) or (B, H, W) masks); batches are averaged per image (PSNR is the mean of per-image PSNRs).
 """
 
 from __future__ import annotations
@@ -12,8 +12,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
+def _tensor(x) -> Tensor:
+    return torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x).detach().float().cpu()
+
+
 def _as_batch(x) -> Tensor:
-    t = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x).detach().float().cpu()
+    t = _tensor(x)
     if t.dim() == 2:
         t = t[..., None]
     if t.dim() == 3:
@@ -63,9 +67,26 @@ def ssim(pred, gt, window: int = 11, sigma: float = 1.5) -> float:
     return float(m.flatten(1).mean(1).mean())
 
 
+def _as_mask_batch(x, threshold: float) -> Tensor:
+    """Alpha/mask -> boolean (B, H, W). Takes (H, W), (B, H, W), or either with a trailing channel of 1."""
+    t = _tensor(x)
+    shape = tuple(t.shape)
+    if t.dim() in (3, 4) and t.shape[-1] == 1:
+        t = t[..., 0]
+    if t.dim() == 2:
+        t = t[None]
+    if t.dim() != 3:
+        raise ValueError(f"mask must be (H,W), (B,H,W), (H,W,1) or (B,H,W,1); got shape {shape}")
+    return t > threshold
+
+
 def mask_iou(pred_alpha, gt_alpha, threshold: float = 0.5) -> float:
-    """Mean per-image IoU of (alpha > threshold) masks; (H,W) or (B,H,W)."""
-    a, b = _as_batch(pred_alpha)[..., 0] > threshold, _as_batch(gt_alpha)[..., 0] > threshold
+    """Mean per-image IoU of (alpha > threshold) masks.
+
+    Masks are (H,W) or (B,H,W), optionally with a trailing channel of 1 ((H,W,1), (B,H,W,1)).
+    An image where both masks are empty scores 1.
+    """
+    a, b = _as_mask_batch(pred_alpha, threshold), _as_mask_batch(gt_alpha, threshold)
     _check(a, b)
     inter = (a & b).flatten(1).sum(1).float()
     union = (a | b).flatten(1).sum(1).float()
