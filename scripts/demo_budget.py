@@ -1,0 +1,111 @@
+"""CPU budget for `make demo`: config overrides that keep the demo to ~15-25 min on a 2-4 core CPU.
+
+    python scripts/demo_budget.py CONFIG [KEY=VALUE ...]
+
+Prints one `section.key=value` override per line on stdout (nothing when the config is already
+CPU-sized) and a human-readable summary on stderr. Values are only ever lowered: a config that is
+already small (configs/tiny.yaml) passes through unchanged. User overrides given after CONFIG
+are applied first, so the budget caps what they ask for too; pass them to demo.sh after the
+budget overrides if they must win.
+
+Measured on 2 cores (no GPU), configs/synthetic.yaml: synthesis 10 s, stage 1 11 min (600 steps,
+~1.1 s/step, train PSNR 22.5 dB), bake 1 min, fine-tune 4 min, export 0.5 min: the player was
+serving after 17 min. Without these caps stage 1 alone would take ~7 s/step x 6000 steps.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from train.config import load_config  # noqa: E402
+from train.configlib import to_dict  # noqa: E402
+
+# (dotted key, cap): ints/floats are capped; lists of ints drop (or clamp) entries above the cap.
+CAPS = (
+    ("synth.resolution", 128),
+    ("data.img_res", 128),
+    ("synth.n_train_frames", 150),
+    ("synth.n_test_frames", 30),
+    ("model.ray_samples", 32),
+    ("model.manifold_base_res", 48),
+    ("model.manifold_grid_res", 64),
+    ("model.radiance_grid_res", 128),
+    ("model.deform_prior_res", 32),
+    ("model.deform_residual_res", 16),
+    ("train.iterations", 600),
+    ("train.batch_images", 2),
+    ("train.rays_per_image", 1024),
+    ("train.checkpoint_every", 200),
+    ("train.preview_every", 200),
+    ("train.preview_res", 128),
+    ("train.log_every", 25),
+    ("train.max_minutes", 12.0),  # safety net: stop stage 1 (with a checkpoint) after 12 min
+    ("bake.mc_resolution", 128),
+    ("bake.faces_per_layer", 5000),
+    ("bake.texture_size", 256),
+    ("bake.supersample", 1),
+    ("bake.finetune_iterations", 200),
+    ("bake.finetune_preview_every", 100),
+)
+# Settings that change the data or the model get their own folders, so a GPU-scale subject or run
+# in the config's folders is neither overwritten nor mixed with this one.
+SEPARATE = ("synth.", "data.", "model.")
+
+
+def _get(d: dict, key: str):
+    for part in key.split("."):
+        d = d[part]
+    return d
+
+
+def _fmt(v) -> str:
+    return "[" + ",".join(str(x) for x in v) + "]" if isinstance(v, (list, tuple)) else str(v)
+
+
+def _cap(value, cap, key):
+    if isinstance(value, (list, tuple)):
+        if key == "data.img_res":  # (H, W): scale both, keeping the aspect ratio
+            s = min(1.0, cap / max(value))
+            return [max(1, round(x * s)) for x in value]
+        kept = [x for x in value if x <= cap]
+        return kept if kept else [min(value[0], cap)]
+    if key == "train.max_minutes" and value <= 0:  # 0 = no limit
+        return cap
+    return min(value, cap)
+
+
+def budget(config: str, overrides: list[str]) -> tuple[list[str], list[str]]:
+    """(overrides, summary lines) for a CPU-only demo of `config`."""
+    cfg = to_dict(load_config(config, overrides))
+    out, notes = [], []
+    for key, cap in CAPS:
+        old = _get(cfg, key)
+        new = _cap(old, cap, key)
+        if new != (list(old) if isinstance(old, tuple) else old):
+            out.append(f"{key}={_fmt(new)}")
+            notes.append(f"  {key}: {_fmt(old)} -> {_fmt(new)}")
+    if any(o.startswith(SEPARATE) for o in out):
+        root, workdir = cfg["data"]["root"].rstrip("/") + "_cpu", cfg["workdir"].rstrip("/") + "_cpu"
+        out += [f"data.root={root}", f"workdir={workdir}"]
+        notes.append(f"  data.root: {cfg['data']['root']} -> {root}; workdir: {cfg['workdir']} -> {workdir}")
+    return out, notes
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    out, notes = budget(argv[0], argv[1:])
+    if notes:
+        print("CPU budget, aiming at ~15-25 min on 2-4 cores (values lowered from the config):", *notes, sep="\n", file=sys.stderr)
+    else:
+        print("CPU budget: the config is already CPU-sized; nothing lowered.", file=sys.stderr)
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
