@@ -57,6 +57,13 @@ const frameParam = q.has('frame') ? Number(q.get('frame')) : undefined;
 const paused = q.get('paused') === '1' || frameParam !== undefined;
 const panel = new Panel(document.getElementById('panel')!, player, (f) => void openFile(f));
 
+// narrow screens (style.css): the panel sits below the canvas and this button shows or hides it
+const panelToggle = document.getElementById('panel-toggle')!;
+panelToggle.addEventListener('click', () => {
+  const collapsed = panel.root.classList.toggle('collapsed');
+  panelToggle.setAttribute('aria-expanded', String(!collapsed));
+});
+
 function applyParams(): void {
   const s = player.state!;
   const dbg = q.get('debug');

@@ -143,3 +143,32 @@ describe('playback', () => {
     await page.close();
   });
 });
+
+describe('layout', () => {
+  it('on a phone-sized screen the canvas fills the width and the panel folds below it', async () => {
+    const { page, consoleErrors } = await openPlayer(chrome.browser, server.url, 'bundle=files/test.glb&frame=5&paused=1', { width: 390, height: 800 });
+    const box = async (sel: string) => page.locator(sel).boundingBox();
+    const view = (await box('#view'))!;
+    expect(view.x).toBe(0);
+    expect(view.width).toBe(390);
+    expect(view.height).toBeCloseTo((390 * meta.height) / meta.width, 0); // aspect kept
+    const toggle = page.locator('#panel-toggle');
+    expect(await toggle.isVisible()).toBe(true);
+    const panel = (await box('#panel'))!;
+    expect(panel.y).toBeGreaterThanOrEqual(view.y + view.height);
+    expect(panel.width).toBe(390);
+    await toggle.click();
+    expect(await page.locator('#panel').isVisible()).toBe(false);
+    expect(await toggle.getAttribute('aria-expanded')).toBe('false');
+    await toggle.click();
+    expect(await page.locator('#panel').isVisible()).toBe(true);
+    // a desktop-sized window keeps the side panel and the camera's pixel size
+    await page.setViewportSize({ width: 1200, height: 800 });
+    expect(await toggle.isVisible()).toBe(false);
+    const wide = (await box('#view'))!;
+    expect([wide.width, wide.height]).toEqual([meta.width, meta.height]);
+    expect((await box('#panel'))!.x).toBeGreaterThanOrEqual(wide.x + wide.width);
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+  });
+});
