@@ -58,7 +58,8 @@ $PY -m export -c "$CONFIG" -o dist/ ${OVR[@]+"${OVR[@]}"}
 
 stage "web player"
 [ -f web_player/package.json ] || stop_at "web player"
-NAME=$($PY -c "import sys; from train.config import load_config; print(load_config(sys.argv[1], sys.argv[2:]).name)" \
+read -r NAME WIDTH < <($PY -c "import sys; from train.config import load_config; c = load_config(sys.argv[1], sys.argv[2:]); print(c.name, c.data.img_res[1])" \
   "$CONFIG" ${OVR[@]+"${OVR[@]}"})
 echo "Serving dist/$NAME.glb — open the URL below (Ctrl-C to stop)."
+if [ "$WIDTH" -lt 384 ]; then echo "  (trained at $WIDTH px wide: add ?size=512 to the URL for a larger view)"; fi
 HB_BUNDLE="dist/$NAME.glb" npm --prefix web_player run dev
