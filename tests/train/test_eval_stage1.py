@@ -76,3 +76,35 @@ def test_eval_cli_writes_metrics_and_images(tmp_path):
     from PIL import Image
 
     assert Image.open(pngs[0]).size == (64 * 3, 64)
+
+    # --shading-condition: on training frames, clamping to the training range changes nothing
+    runs = {}
+    for cond in ("frame", "train-range"):
+        r = subprocess.run([sys.executable, "-m", "train.eval", "-c", str(cfg), "--set", f"workdir={tmp_path}",
+                            "--split", "train", "--max-frames", "3", "--no-images", "--shading-condition", cond],
+                           cwd=root, env=env, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr[-2000:]
+        suffix = "" if cond == "frame" else f"_{cond}"
+        runs[cond] = json.loads((tmp_path / "eval" / f"stage1_train{suffix}" / "metrics.json").read_text())
+    assert runs["train-range"]["shading_condition"] == "train-range"
+    assert [f["psnr"] for f in runs["train-range"]["per_frame"]] == pytest.approx(
+        [f["psnr"] for f in runs["frame"]["per_frame"]], abs=1e-4)
+    r = subprocess.run([sys.executable, "-m", "train.eval", "-c", str(cfg), "--set", f"workdir={tmp_path}",
+                        "--max-frames", "2", "--no-images", "--shading-condition", "train-mean"],
+                       cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "shading condition train-mean" in r.stdout, r.stderr[-2000:]
+    m = json.loads((tmp_path / "eval" / "stage1_test_train-mean" / "metrics.json").read_text())
+    assert m["frames"] == 2 and math.isfinite(m["psnr"])
+
+
+def test_conditioned_frame_mlp_clamps_and_replaces():
+    from train.eval import ConditionedFrameMLP
+
+    lo, hi, mean = torch.tensor([0.0, -1.0]), torch.tensor([1.0, 1.0]), torch.tensor([0.5, 0.25])
+    x = torch.tensor([[2.0, -3.0], [0.5, 0.5]])
+    w = ConditionedFrameMLP(torch.nn.Identity(), "train-range", lo, hi, mean)
+    assert torch.equal(w(x), torch.tensor([[1.0, -1.0], [0.5, 0.5]]))
+    w = ConditionedFrameMLP(torch.nn.Identity(), "train-mean", lo, hi, mean)
+    assert torch.equal(w(x), mean.expand(2, 2))
+    with pytest.raises(ValueError, match="shading condition"):
+        ConditionedFrameMLP(torch.nn.Identity(), "frame", lo, hi, mean)
