@@ -8,7 +8,9 @@
 #   PHASES="train eval report" bash scripts/gpu/stage1.sh configs/synthetic.yaml train.iterations=3000
 #
 # Env: OUT (results, default runs/gpu_stage1), WORKDIR (run folder, default runs/gpu_stage1_work),
-# MAX_MIN (training time budget in minutes, default 9: stops with a checkpoint), PY (python3).
+# MAX_MIN (training time budget in minutes, default 9: stops with a checkpoint), PY (python3),
+# EVAL_FRAMES (test frames to evaluate, default all), DIAG=1 (eval also runs the generalisation
+# diagnosis: the train split and the test split with --shading-condition train-range / train-mean).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CONFIG=${1:-configs/synthetic.yaml}
@@ -46,8 +48,16 @@ for phase in $PHASES; do
       cp "$WORKDIR/train/config.yaml" "$OUT/config_resolved.yaml"
       mkdir -p "$OUT/previews"; cp "$WORKDIR"/train/previews/*.png "$OUT/previews/" 2>/dev/null || true ;;
     eval)
-      t=$(stamp); $PY -m train.eval -c "$CONFIG" --set "workdir=$WORKDIR" > "$OUT/eval_full.log" 2>&1 || { tail -n 30 "$OUT/eval_full.log"; exit 1; }
+      EV=(-c "$CONFIG" --set "workdir=$WORKDIR")
+      [ -n "${EVAL_FRAMES:-}" ] && EV+=(--max-frames "$EVAL_FRAMES")
+      t=$(stamp); $PY -m train.eval "${EV[@]}" > "$OUT/eval_full.log" 2>&1 || { tail -n 30 "$OUT/eval_full.log"; exit 1; }
       tr '\r' '\n' < "$OUT/eval_full.log" | tail -n 1 | tee "$OUT/eval.log"; elapsed "$t" > "$OUT/eval.seconds"
+      if [ "${DIAG:-0}" = 1 ]; then
+        for extra in "--split train" "--shading-condition train-range" "--shading-condition train-mean"; do
+          # shellcheck disable=SC2086
+          $PY -m train.eval "${EV[@]}" --no-images $extra 2>&1 | tr '\r' '\n' | tail -n 1 | tee -a "$OUT/eval_diag.log"
+        done
+      fi
       cp "$WORKDIR/eval/stage1_test/metrics.json" "$OUT/eval_metrics.json"
       mkdir -p "$OUT/side_by_side"
       ls "$WORKDIR/eval/stage1_test/side_by_side" | awk 'NR % 15 == 1' | head -n 10 | while read -r f; do cp "$WORKDIR/eval/stage1_test/side_by_side/$f" "$OUT/side_by_side/"; done ;;
