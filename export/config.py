@@ -11,16 +11,34 @@ class ExportConfig:
 
     texture_format: str = "webp"
     """Image format of the textures inside the bundle (png or webp; webp uses EXT_texture_webp)."""
-    texture_quality: int = 85
-    """Lossy WebP quality (1-100) of the radiance and base-colour textures (position features stay lossless)."""
+    texture_quality: int = 20
+    """Lossy WebP quality (1-100) of the radiance and base-colour textures."""
+    position_quality: int = 30
+    """Lossy WebP quality (1-100) of the position-feature atlas; 0 = lossless (webp only)."""
     lossless_radiance: bool = False
     """Store the radiance atlas losslessly even with webp (png is always lossless)."""
+    alpha_quality: int = 50
+    """WebP alpha-plane quality (1-100, 100 = lossless) of the lossy radiance and position atlases."""
+    shared_alpha: bool = True
+    """Store the radiance alpha once per layer (tile 0) when every basis has the same alpha."""
     quantize: bool = True
     """Quantise vertex attributes and morph targets where glTF allows (KHR_mesh_quantization)."""
+    morph_bits: int = 8
+    """Morph-target deltas as 8 (BYTE) or 16 (SHORT) bit normalised integers with a per-target
+    scale folded into the morph weights (needs `quantize`)."""
     morph_epsilon: float = 1e-4
-    """Morph-target vertex deltas smaller than this (model units) are stored as zero (sparse)."""
+    """Morph-target vertex deltas smaller than this (model units) are stored as zero."""
+    morph_drop: float = 2e-3
+    """Pose-corrective targets whose largest delta over all layers is below this (model units)
+    are left out with their animation weights (0 keeps all)."""
+    meshopt: bool = True
+    """Compress vertex attributes, indices and morph targets with EXT_meshopt_compression."""
     base_colour_size: int = 256
     """Side of the fallback base-colour texture per layer (0 keeps the artifact's size)."""
+    max_mb: float = 10.0
+    """Size budget of the bundle in MB (1e6 bytes): while it is exceeded, the lossy WebP
+    radiance/base-colour quality is lowered in steps of 5 (not below 5) and the bundle written
+    again; 0 = no budget. The exporter says when it did so or could not fit."""
     fps: float = 25.0
     """Frame rate of the tracked sequences turned into glTF animations."""
 
@@ -29,9 +47,19 @@ class ExportConfig:
             raise ValueError(f"export.texture_format must be png or webp; got {self.texture_format!r}")
         if not 1 <= self.texture_quality <= 100:
             raise ValueError(f"export.texture_quality must be in [1, 100]; got {self.texture_quality}")
+        if not 0 <= self.position_quality <= 100:
+            raise ValueError(f"export.position_quality must be 0 (lossless) or in [1, 100]; got {self.position_quality}")
+        if not 1 <= self.alpha_quality <= 100:
+            raise ValueError(f"export.alpha_quality must be in [1, 100]; got {self.alpha_quality}")
+        if self.morph_bits not in (8, 16):
+            raise ValueError(f"export.morph_bits must be 8 or 16; got {self.morph_bits}")
+        if self.morph_drop < 0:
+            raise ValueError(f"export.morph_drop must be >= 0; got {self.morph_drop}")
         if self.morph_epsilon < 0:
             raise ValueError(f"export.morph_epsilon must be >= 0; got {self.morph_epsilon}")
         if self.base_colour_size < 0:
             raise ValueError(f"export.base_colour_size must be >= 0; got {self.base_colour_size}")
+        if self.max_mb < 0:
+            raise ValueError(f"export.max_mb must be >= 0; got {self.max_mb}")
         if self.fps <= 0:
             raise ValueError(f"export.fps must be positive; got {self.fps}")

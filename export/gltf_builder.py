@@ -1,8 +1,9 @@
 """A small glTF 2.0 binary (.glb) builder: one buffer, aligned buffer views, typed accessors.
 
 Only what the bundle needs: dense and sparse accessors (float or normalised integers), vertex
-attributes padded to 4-byte strides as the spec requires, images embedded in buffer views, and
-the GLB container. Matrices given to it are row-major numpy (column vectors); glTF stores them
+attributes padded to 4-byte strides as the spec requires, images embedded in buffer views,
+EXT_meshopt_compression of vertex and index buffer views (`GltfBuilder(meshopt=True)`), and the
+GLB container. Matrices given to it are row-major numpy (column vectors); glTF stores them
 column-major, which `mat4_to_gltf` does once.
 """
 
@@ -27,6 +28,8 @@ COMPONENT = {  # numpy dtype -> glTF componentType
 DTYPE = {v: k for k, v in COMPONENT.items()}
 TYPE_BY_WIDTH = {1: "SCALAR", 2: "VEC2", 3: "VEC3", 4: "VEC4", 16: "MAT4"}
 WIDTH_BY_TYPE = {v: k for k, v in TYPE_BY_WIDTH.items()}
+
+MESHOPT = "EXT_meshopt_compression"
 
 GLB_MAGIC = 0x46546C67
 CHUNK_JSON = 0x4E4F534A
@@ -61,12 +64,20 @@ def dequantize(raw: np.ndarray, normalized: bool) -> np.ndarray:
 
 
 class GltfBuilder:
-    """Accumulates the JSON document and the binary chunk of one .glb."""
+    """Accumulates the JSON document and the binary chunk of one .glb.
 
-    def __init__(self, generator: str = "headbake export"):
+    With `meshopt`, vertex-attribute and index buffer views are stored compressed
+    (EXT_meshopt_compression, required): the view itself points into an uncompressed-size
+    fallback buffer (buffer 1, no data) and its extension object into the BIN chunk."""
+
+    def __init__(self, generator: str = "headbake export", meshopt: bool = False):
         self.doc: dict = {"asset": {"version": "2.0", "generator": generator}}
         self.blob = bytearray()
         self.part_bytes: dict[str, int] = {}
+        self.meshopt = meshopt
+        self.fallback_bytes = 0
+        if meshopt:
+            self.use_extension(MESHOPT, required=True)
 
     # -- low level -------------------------------------------------------------------------
     def _list(self, key: str) -> list:
@@ -101,6 +112,35 @@ class GltfBuilder:
         self.part_bytes[part] = self.part_bytes.get(part, 0) + len(data)
         return self.add("bufferViews", view)
 
+    def add_meshopt_view(self, rows: np.ndarray, part: str, mode: str, target: int | None = None) -> int:
+        """Buffer view of `rows` (count, stride bytes) compressed with EXT_meshopt_compression:
+        mode ATTRIBUTES (stride a multiple of 4) or TRIANGLES (a triangle list of u16/u32 indices)."""
+        import meshopt
+
+        rows = np.ascontiguousarray(rows)
+        if mode == "TRIANGLES":
+            count, stride = rows.size, rows.dtype.itemsize
+            enc = meshopt.encode_gltf_buffer(rows.reshape(-1), "TRIANGLES")
+        else:
+            rows = rows.reshape(rows.shape[0], -1).view(np.uint8).reshape(rows.shape[0], -1)
+            count, stride = rows.shape
+            enc = meshopt.encode_vertex_buffer_level(rows, 3)  # level 3: smallest, decodes like any other
+        pad = -len(self.blob) % 4
+        self.blob.extend(b"\0" * pad)
+        self.part_bytes["padding"] = self.part_bytes.get("padding", 0) + pad
+        ext = {"buffer": 0, "byteOffset": len(self.blob), "byteLength": len(enc), "byteStride": stride,
+               "count": count, "mode": mode}
+        self.blob.extend(enc)
+        self.part_bytes[part] = self.part_bytes.get(part, 0) + len(enc)
+        self.fallback_bytes += -self.fallback_bytes % 4
+        view = {"buffer": 1, "byteOffset": self.fallback_bytes, "byteLength": count * stride, "extensions": {MESHOPT: ext}}
+        self.fallback_bytes += count * stride
+        if target is not None:
+            view["target"] = target
+        if mode == "ATTRIBUTES" and target == ARRAY_BUFFER:
+            view["byteStride"] = stride
+        return self.add("bufferViews", view)
+
     # -- accessors -------------------------------------------------------------------------
     def add_accessor(self, array: np.ndarray, part: str, normalized: bool = False, target: int | None = None,
                      minmax: bool = False, type_: str | None = None) -> int:
@@ -120,7 +160,13 @@ class GltfBuilder:
             padded = np.zeros((a2.shape[0], stride), np.uint8)
             padded[:, :elem] = a2.view(np.uint8).reshape(a2.shape[0], elem)
             data = padded.tobytes()
-        view = self.add_view(data, part, target=target, stride=stride)
+        if self.meshopt and target == ARRAY_BUFFER and a2.shape[0]:
+            rows = np.frombuffer(data, np.uint8).reshape(a2.shape[0], -1)
+            view = self.add_meshopt_view(rows, part, "ATTRIBUTES", target)
+        elif self.meshopt and target == ELEMENT_ARRAY_BUFFER and a2.size and a2.size % 3 == 0 and a.dtype.itemsize in (2, 4):
+            view = self.add_meshopt_view(a2.reshape(-1), part, "TRIANGLES", target)
+        else:
+            view = self.add_view(data, part, target=target, stride=stride)
         acc = {"bufferView": view, "componentType": COMPONENT[a.dtype], "count": int(a2.shape[0]), "type": type_}
         if normalized:
             acc["normalized"] = True
@@ -151,6 +197,26 @@ class GltfBuilder:
             }
         return self.add("accessors", acc)
 
+    def add_target_accessor(self, dense: np.ndarray, part: str, normalized: bool = False) -> int:
+        """Morph-target accessor stored dense or sparse, whichever takes fewer bytes (sparse pays
+        an index per non-zero row; dense rows are padded to 4 bytes, or meshopt-compressed)."""
+        a = np.ascontiguousarray(dense)
+        a2 = a.reshape(a.shape[0], -1)
+        nz = int(np.count_nonzero(np.any(a2 != 0, axis=1)))
+        idx_size = 2 if a2.shape[0] <= 65535 else 4
+        sparse_bytes = nz * (idx_size + a2.shape[1] * a.dtype.itemsize)
+        elem = a2.shape[1] * a.dtype.itemsize
+        dense_bytes = a2.shape[0] * (elem + (-elem % 4))
+        if self.meshopt and nz:
+            import meshopt
+
+            rows = np.zeros((a2.shape[0], elem + (-elem % 4)), np.uint8)
+            rows[:, :elem] = a2.view(np.uint8).reshape(a2.shape[0], elem)
+            dense_bytes = len(meshopt.encode_vertex_buffer_level(rows, 3))
+        if sparse_bytes < dense_bytes:
+            return self.add_sparse_accessor(a, part, normalized=normalized)
+        return self.add_accessor(a, part, normalized=normalized, target=ARRAY_BUFFER, minmax=True)
+
     def add_image(self, data: bytes, mime: str, part: str, name: str | None = None) -> int:
         view = self.add_view(data, part)
         img = {"bufferView": view, "mimeType": mime}
@@ -166,6 +232,9 @@ class GltfBuilder:
         self.part_bytes["padding"] = self.part_bytes.get("padding", 0) + pad
         doc = dict(self.doc)
         doc["buffers"] = [{"byteLength": len(self.blob)}]
+        if self.fallback_bytes:
+            doc["buffers"].append({"byteLength": self.fallback_bytes + (-self.fallback_bytes % 4),
+                                   "extensions": {MESHOPT: {"fallback": True}}})
         js = json.dumps(doc, separators=(",", ":")).encode("utf-8")
         js += b" " * (-len(js) % 4)
         total = 12 + 8 + len(js) + 8 + len(self.blob)

@@ -154,7 +154,8 @@ def read_bundle(path: str | os.PathLike) -> Artifact:
         joints = acc(a["JOINTS_0"], f"{w}.JOINTS_0").astype(np.int64)
         wts = acc(a["WEIGHTS_0"], f"{w}.WEIGHTS_0")
         dense_w = expand_weights(joints, wts, J)
-        tg = [acc(t["POSITION"], f"{w}.targets[{k}]") for k, t in enumerate(prim["targets"])]
+        scale = ns.morph_scale or [1.0] * len(prim["targets"])
+        tg = [acc(t["POSITION"], f"{w}.targets[{k}]") * scale[k] for k, t in enumerate(prim["targets"])]
         expr = np.stack([tg[e] for e in range(E)], axis=1).astype(np.float32)
         pose = np.zeros((v.shape[0], 36, 3), np.float32)
         for k, p in enumerate(ns.pose_targets):
@@ -187,6 +188,8 @@ def read_bundle(path: str | os.PathLike) -> Artifact:
                 rot[ns.joint_nodes.index(node)] = acc(s["output"], f"animations.{anim['name']}")
             elif kind == "weights" and weights is None:
                 weights = acc(s["output"], f"animations.{anim['name']}").reshape(-1, E + len(ns.pose_targets))
+                if ns.morph_scale is not None:  # stored weights = expression x scale
+                    weights = weights / np.asarray(ns.morph_scale, np.float64)[None]
         if weights is None or len(rot) != 5:
             raise ArtifactError(f"{where}: animation {anim.get('name')!r} lacks morph weights or joint rotations")
         pose = np.concatenate([_axis_angle(rot[j]) for j in range(5)], axis=1).astype(np.float32)

@@ -15,10 +15,11 @@ Root-level JSON (all indices are into the glTF arrays of the same file):
                  "pixel": {...}},
       "joints": {"names", "nodes", "ghostNode", "parents", "template" (accessor VEC3 x5),
                  "exprBasis" (accessor VEC3 x 5*E, row (j*E + e) = d joint j / d psi_e)},
-      "morphTargets": {"expression": E, "pose": [pose-feature index of each pose target]},
+      "morphTargets": {"expression": E, "pose": [pose-feature index of each pose target],
+                       "scale": [per target: stored delta x scale = delta; weight = value x scale]},
       "layers": [{"name", "level", "opaque", "mesh", "node",
                   "positionFeatures": {"texture", "channels", "grid": [cols, rows], "tileSize": [w, h]},
-                  "radiance": {"texture", "bases", "grid", "tileSize"}}],
+                  "radiance": {"texture", "bases", "grid", "tileSize", "sharedAlpha"}}],
       "compositing": {"order": "inner-to-outer", "blend": "over", "alpha": "straight",
                       "innerLayerAlpha": 1.0, "depth": "nearest-front-face-per-layer",
                       "background": [1, 1, 1]},
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from export.gltf_builder import COMPONENT, DTYPE, WIDTH_BY_TYPE, GltfBuilder, dequantize
+from export.gltf_builder import COMPONENT, DTYPE, MESHOPT, WIDTH_BY_TYPE, GltfBuilder, dequantize
 
 NAME = "HB_neural_shading"
 VERSION = 1
@@ -58,6 +59,9 @@ class Atlas:
     """(width, height) of one tile in texels."""
     count: int
     """Position-feature channels (D) or radiance bases (K)."""
+    shared_alpha: bool = False
+    """Radiance only: every basis has the same alpha, stored once in tile 0's A channel (the
+    other tiles' A is 0 and unused)."""
 
 
 @dataclass
@@ -89,6 +93,9 @@ class NeuralShading:
     n_expression_targets: int
     pose_targets: list[int]
     layers: list[ShadingLayer]
+    morph_scale: list[float] | None = None
+    """Per morph target (expression targets, then pose targets): stored deltas x scale = the
+    artifact's deltas; morph weights = expression/pose feature x scale. None: all 1."""
     camera: dict = field(default_factory=dict)
     compositing: dict = field(default_factory=lambda: dict(DEFAULT_COMPOSITING))
 
@@ -123,7 +130,10 @@ def _add_texture(b: GltfBuilder, atlas: Atlas, part: str, name: str, sampler: in
 
 
 def _atlas_json(tex: int, a: Atlas, key: str) -> dict:
-    return {"texture": tex, key: a.count, "grid": list(a.grid), "tileSize": list(a.tile_size)}
+    d = {"texture": tex, key: a.count, "grid": list(a.grid), "tileSize": list(a.tile_size)}
+    if a.shared_alpha:
+        d["sharedAlpha"] = True
+    return d
 
 
 def feature_sampler(b: GltfBuilder) -> int:
@@ -179,6 +189,10 @@ def write(b: GltfBuilder, ns: NeuralShading) -> dict:
         "compositing": dict(ns.compositing),
         "camera": dict(ns.camera),
     }
+    if ns.morph_scale is not None:
+        if len(ns.morph_scale) != ns.n_expression_targets + len(ns.pose_targets):
+            raise ValueError(f"morph_scale has {len(ns.morph_scale)} entries; {ns.n_expression_targets + len(ns.pose_targets)} targets")
+        ext["morphTargets"]["scale"] = [float(np.float32(x)) for x in ns.morph_scale]
     b.doc.setdefault("extensions", {})[NAME] = ext
     b.use_extension(NAME)
     return ext
@@ -190,7 +204,22 @@ def view_bytes(doc: dict, bin_chunk: bytes, index: int, where: str) -> bytes:
         v = doc["bufferViews"][index]
     except (IndexError, KeyError, TypeError):
         raise ExtensionError(f"{where}: bufferView {index!r} does not exist") from None
+    mo = (v.get("extensions") or {}).get(MESHOPT)
+    if mo is not None:  # EXT_meshopt_compression: the data lives in the extension's range of buffer 0
+        start, length = mo.get("byteOffset", 0), mo["byteLength"]
+        if mo.get("buffer", 0) != 0 or start + length > len(bin_chunk):
+            raise ExtensionError(f"{where}: bufferView {index}: compressed data outside the binary chunk (truncated file?)")
+        import meshopt
+
+        try:
+            rows = meshopt.decode_gltf_buffer(bin_chunk[start : start + length], mo["count"], mo["byteStride"],
+                                              mo["mode"], mo.get("filter", "NONE"))
+        except Exception as exc:  # the decoder raises on damaged data
+            raise ExtensionError(f"{where}: bufferView {index}: undecodable meshopt data ({exc})") from None
+        return np.asarray(rows).tobytes()
     start, length = v.get("byteOffset", 0), v["byteLength"]
+    if v.get("buffer", 0) != 0:
+        raise ExtensionError(f"{where}: bufferView {index} uses buffer {v.get('buffer')}; a bundle keeps its data in buffer 0")
     if start + length > len(bin_chunk):
         raise ExtensionError(f"{where}: bufferView {index} runs past the binary chunk (truncated file?)")
     return bin_chunk[start : start + length]
@@ -235,7 +264,16 @@ def _image_of_texture(doc: dict, bin_chunk: bytes, tex: int, where: str) -> tupl
 
 def _atlas(doc, bin_chunk, d: dict, key: str, where: str) -> Atlas:
     data, mime = _image_of_texture(doc, bin_chunk, d["texture"], where)
-    return Atlas(data, mime, tuple(d["grid"]), tuple(d["tileSize"]), int(d[key]))
+    return Atlas(data, mime, tuple(d["grid"]), tuple(d["tileSize"]), int(d[key]), bool(d.get("sharedAlpha", False)))
+
+
+def _morph_scale(mt: dict, where: str) -> list[float] | None:
+    if "scale" not in mt:
+        return None
+    sc = [float(x) for x in mt["scale"]]
+    if len(sc) != int(mt["expression"]) + len(mt["pose"]) or not all(np.isfinite(sc)):
+        raise ExtensionError(f"{where}: morphTargets.scale must have one finite entry per target")
+    return sc
 
 
 def read(doc: dict, bin_chunk: bytes, where: str = "bundle") -> NeuralShading:
@@ -276,6 +314,7 @@ def read(doc: dict, bin_chunk: bytes, where: str = "bundle") -> NeuralShading:
             n_expression_targets=int(ext["morphTargets"]["expression"]),
             pose_targets=list(ext["morphTargets"]["pose"]),
             layers=layers,
+            morph_scale=_morph_scale(ext["morphTargets"], where),
             camera=dict(ext.get("camera", {})),
             compositing=dict(ext["compositing"]),
         )

@@ -1,12 +1,14 @@
 """A small but realistic synthetic baked avatar, built in code, and its bundle.
 
-    python -m export.testbundle -o out.glb [--seed 0] [--preset small|default] [--artifact-out DIR]
+    python -m export.testbundle -o out.glb [--seed 0] [--preset small|default|realistic] [--artifact-out DIR]
 
 Layers are nested ellipsoids (lat-long UVs, split at the seam), with smooth random position
 features and radiance bases, localised expression bases and pose correctives, FLAME-like skin
 weights over [ghost, root, neck, jaw, eye_left, eye_right], a FrameMLP with random weights, the
 FLAME joint layout and a short tracked sequence. The `default` preset has the sizes of
-configs/synthetic.yaml (8 layers, 512 px textures, ~10k faces per layer); `small` is for tests.
+configs/synthetic.yaml (8 layers, 512 px textures, ~10k faces per layer); `small` is for tests;
+`realistic` also has what makes a real bake big (dense morph deltas, UV-chart vertex counts,
+detailed textures: docs/bundle.md, Compactness).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ PRESETS = {
     "small": dict(n_layers=3, n_lat=12, n_lon=20, tex=64, n_exp=8, n_frames=12),
     "default": dict(n_layers=8, n_lat=70, n_lon=72, tex=512, n_exp=16, n_frames=150),
     # what a real stage-1 bake of configs/synthetic.yaml looks like to the exporter (see
-    # `realistic_layer`): ~10k faces and 7.5k-9.3k vertices per layer (UV charts duplicate
+    # `realistic_deltas`, `realistic_textures`): ~10k faces and 7.5k-9.3k vertices per layer (UV charts duplicate
     # vertices), dense morph deltas on every vertex, textures with fine detail
     "realistic": dict(n_layers=8, n_lat=70, n_lon=72, tex=512, n_exp=16, n_frames=150, realistic=True),
 }

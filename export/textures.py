@@ -51,8 +51,9 @@ def position_tiles(pos: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(padded.reshape(H, W, n, 4).transpose(2, 0, 1, 3))
 
 
-def encode(rgba: np.ndarray, fmt: str, quality: int, lossless: bool) -> bytes:
-    """u8 (H, W, 4) -> PNG or WebP bytes. WebP lossless is exact; lossy WebP at `quality`."""
+def encode(rgba: np.ndarray, fmt: str, quality: int, lossless: bool, alpha_quality: int = 100) -> bytes:
+    """u8 (H, W, 4) -> PNG or WebP bytes. WebP lossless is exact; lossy WebP at `quality`, its
+    alpha plane lossless unless `alpha_quality` < 100 (fewer alpha levels, then lossless)."""
     img = Image.fromarray(np.ascontiguousarray(rgba), "RGBA")
     buf = io.BytesIO()
     if fmt == "png":
@@ -61,7 +62,7 @@ def encode(rgba: np.ndarray, fmt: str, quality: int, lossless: bool) -> bytes:
         if lossless:
             img.save(buf, "WEBP", lossless=True, quality=100, method=4, exact=True)
         else:
-            img.save(buf, "WEBP", quality=int(quality), method=4, exact=True, alpha_quality=100)
+            img.save(buf, "WEBP", quality=int(quality), method=6, exact=True, alpha_quality=int(alpha_quality))
     else:
         raise ValueError(f"texture format must be png or webp; got {fmt!r}")
     return buf.getvalue()
@@ -78,18 +79,30 @@ def decode(data: bytes, where: str = "image") -> np.ndarray:
 
 
 def make_atlases(pos_texture: np.ndarray, radiance: np.ndarray, fmt: str, quality: int,
-                 lossless_radiance: bool) -> tuple[Atlas, Atlas]:
+                 lossless_radiance: bool, position_quality: int = 0, shared_alpha: bool = True,
+                 alpha_quality: int = 100) -> tuple[Atlas, Atlas]:
     """Artifact layer textures -> (position-feature atlas, radiance atlas).
 
-    Position features are always stored losslessly (they are MLP inputs, not colours; lossy
-    chroma subsampling would mix unrelated channels)."""
+    Position features are stored losslessly unless `position_quality` (1-100) asks for lossy
+    WebP (they are MLP inputs, not colours: lossy 4:2:0 chroma mixes neighbouring channels, so
+    the cost is measured in renders, `python -m export.quality`); `alpha_quality` < 100 makes the
+    alpha planes of lossy atlases lossy too (radiance alpha, position channels 3 and 7). With `shared_alpha` and an
+    alpha field identical in every basis (as stage 2 bakes it), the alpha is stored once, in
+    tile 0; the other tiles' alpha is 0."""
     pt = position_tiles(pos_texture)
     pg = (pt.shape[0], 1)
     H, W = pos_texture.shape[:2]
-    pos = Atlas(encode(pack_tiles(pt, pg), fmt, 100, True), MIME[fmt], pg, (W, H), pos_texture.shape[2])
+    pos_lossless = fmt != "webp" or not position_quality
+    pos = Atlas(encode(pack_tiles(pt, pg), fmt, position_quality or 100, pos_lossless, alpha_quality), MIME[fmt], pg, (W, H),
+                pos_texture.shape[2])
     K = radiance.shape[0]
     rg = grid_for(K)
-    rad = Atlas(encode(pack_tiles(radiance, rg), fmt, quality, lossless_radiance), MIME[fmt], rg, (W, H), K)
+    share = bool(shared_alpha) and K > 1 and bool(np.all(radiance[..., 3] == radiance[:1, ..., 3]))
+    tiles = radiance
+    if share:
+        tiles = radiance.copy()
+        tiles[1:, ..., 3] = 0
+    rad = Atlas(encode(pack_tiles(tiles, rg), fmt, quality, lossless_radiance, alpha_quality), MIME[fmt], rg, (W, H), K, share)
     return pos, rad
 
 
@@ -100,6 +113,8 @@ def atlas_arrays(pos: Atlas, rad: Atlas, where: str) -> tuple[np.ndarray, np.nda
     H, W = tiles.shape[1:3]
     pos_tex = np.ascontiguousarray(tiles.transpose(1, 2, 0, 3).reshape(H, W, -1)[..., : pos.count])
     rad_tex = unpack_tiles(decode(rad.image, f"{where}.radiance"), rad.grid, rad.count)
+    if rad.shared_alpha:
+        rad_tex[1:, ..., 3] = rad_tex[:1, ..., 3]
     return pos_tex, np.ascontiguousarray(rad_tex)
 
 

@@ -17,8 +17,10 @@ JS_DIR = Path(__file__).resolve().parent / "js"
 SEVERITY = ("ERROR", "WARNING", "INFO", "HINT")
 
 EXPLAINED = {
-    "UNSUPPORTED_EXTENSION": "HB_neural_shading is our vendor extension; the validator cannot know it (info)",
-    "UNUSED_OBJECT": "accessors/textures used only by HB_neural_shading look unused to the validator (info)",
+    "UNSUPPORTED_EXTENSION": "HB_neural_shading is our vendor extension, and this validator version does not decode "
+                             "EXT_meshopt_compression (info)",
+    "UNUSED_OBJECT": "accessors/textures used only by HB_neural_shading, and buffer 0 when only meshopt views reach it, "
+                     "look unused to the validator (info)",
 }
 
 

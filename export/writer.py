@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,13 +34,14 @@ class SizeReport:
     raw: dict[str, int] = field(default_factory=dict)
     packed: dict[str, int] = field(default_factory=dict)
     total: int = 0
+    notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"{'part':<22}{'in':>12}  ->{'out':>12}"]
         for k in sorted(set(self.raw) | set(self.packed)):
             out.append(f"{k:<22}{_mb(self.raw.get(k, 0)):>12}  ->{_mb(self.packed.get(k, 0)):>12}")
         out.append(f"{'total':<22}{_mb(sum(self.raw.values())):>12}  ->{_mb(self.total):>12}")
-        return out
+        return out + self.notes
 
 
 def _mb(n: int) -> str:
@@ -90,7 +91,7 @@ def _rot_to_quat(R: np.ndarray) -> list[float]:
 class _Writer:
     def __init__(self, art: Artifact, cfg: ExportConfig):
         self.art, self.cfg = art, cfg
-        self.b = GltfBuilder()
+        self.b = GltfBuilder(meshopt=cfg.meshopt)
         self.spec = ShadingSpec.from_json(art.meta["shading"])
         self.ghost = bool(art.meta.get("ghostbone", len(art.meta["joint_names"]) == 6))
         self.parents5 = skinning.flame_parents(art.meta["parents"], self.ghost)
@@ -138,7 +139,12 @@ class _Writer:
         raw["textures.position"] = raw.get("textures.position", 0) + a["pos_texture"].nbytes
         raw["textures.radiance"] = raw.get("textures.radiance", 0) + a["radiance"].nbytes
 
-        attrs = {"POSITION": b.add_accessor(a["vertices"].astype(np.float32), "geometry", target=ARRAY_BUFFER, minmax=True)}
+        if cfg.quantize and np.abs(a["vertices"]).max(initial=0.0) <= 1.0:
+            # SHORT normalised (step 3.05e-5 units) needs no scale, so skinning stays exact
+            attrs = {"POSITION": b.add_accessor(quantize_snorm(a["vertices"], np.int16), "geometry", normalized=True,
+                                                target=ARRAY_BUFFER, minmax=True)}
+        else:
+            attrs = {"POSITION": b.add_accessor(a["vertices"].astype(np.float32), "geometry", target=ARRAY_BUFFER, minmax=True)}
         if cfg.quantize:
             attrs["NORMAL"] = b.add_accessor(quantize_snorm(a["normals"], np.int8), "geometry", normalized=True, target=ARRAY_BUFFER)
             attrs["TEXCOORD_0"] = b.add_accessor(quantize_unorm(a["uvs"], np.uint16), "geometry", normalized=True, target=ARRAY_BUFFER)
@@ -152,11 +158,10 @@ class _Writer:
         idx = b.add_accessor(faces, "geometry", target=ELEMENT_ARRAY_BUFFER)
 
         # morph targets: the expression basis as is (moving joints are exact through the joint
-        # translations, see skinning.gltf_joint_locals), then the pose correctives
-        deltas = [a["expr_basis"][:, e].astype(np.float64) for e in range(art.n_exp)]
-        deltas += [a["pose_basis"][:, p].astype(np.float64) for p in range(36)]
-        names = [f"exp_{e:02d}" for e in range(art.n_exp)] + [f"pose_{p:02d}" for p in range(36)]
-        targets = [{"POSITION": self._target(d)} for d in deltas]
+        # translations, see skinning.gltf_joint_locals), then the kept pose correctives
+        deltas = [a["expr_basis"][:, e] for e in range(art.n_exp)] + [a["pose_basis"][:, p] for p in self.pose_kept]
+        names = [f"exp_{e:02d}" for e in range(art.n_exp)] + [f"pose_{p:02d}" for p in self.pose_kept]
+        targets = [{"POSITION": self._target(d, t)} for t, d in enumerate(deltas)]
 
         mat = self.material(i, L, theta0)
         prim = {"attributes": attrs, "indices": idx, "material": mat, "mode": 4, "targets": targets}
@@ -164,15 +169,46 @@ class _Writer:
                                 "extras": {"targetNames": names}})
         node = b.add("nodes", {"name": L.name, "mesh": mesh, "skin": self.skin})
         pos_atlas, rad_atlas = textures.make_atlases(a["pos_texture"], a["radiance"], cfg.texture_format,
-                                                     cfg.texture_quality, cfg.lossless_radiance)
+                                                     cfg.texture_quality, cfg.lossless_radiance,
+                                                     cfg.position_quality, cfg.shared_alpha, cfg.alpha_quality)
         return mesh, node, hbns.ShadingLayer(L.name, float(L.level), bool(L.opaque), mesh, node, pos_atlas, rad_atlas)
 
-    def _target(self, d: np.ndarray) -> int:
-        d = np.where(np.abs(d).max(axis=1, keepdims=True) < self.cfg.morph_epsilon, 0.0, d)
-        if self.cfg.quantize and np.abs(d).max(initial=0.0) <= 1.0:
-            q = quantize_snorm(d, np.int16)
-            return self.b.add_sparse_accessor(q, "morph_targets", normalized=True)
-        return self.b.add_sparse_accessor(d.astype(np.float32), "morph_targets")
+    def _zeroed(self, d: np.ndarray) -> np.ndarray:
+        d = np.asarray(d, np.float64)
+        return np.where(np.abs(d).max(axis=1, keepdims=True) < self.cfg.morph_epsilon, 0.0, d)
+
+    def morph_plan(self) -> None:
+        """Which pose correctives to keep and the per-target scales (docs/bundle.md, Compactness).
+
+        A pose target is left out when its largest delta over all layers is below
+        `morph_drop`. With quantisation every target is stored as normalised integers of its
+        own range: scale_t = max |delta_t| over all layers (one scale per target, shared by the
+        layers, so one weights accessor drives every mesh); the animations' morph weights are
+        multiplied by scale_t, so any viewer reproduces delta_t * weight_t."""
+        art, cfg = self.art, self.cfg
+        T = art.n_exp + 36
+        peak = np.zeros(T)
+        for L in art.layers:
+            d = np.concatenate([L.arrays["expr_basis"], L.arrays["pose_basis"]], axis=1)  # (V, T, 3)
+            dz = np.where(np.abs(d).max(axis=2, keepdims=True) < cfg.morph_epsilon, 0.0, np.abs(d))
+            peak = np.maximum(peak, dz.max(axis=(0, 2), initial=0.0))
+        self.pose_kept = [p for p in range(36) if cfg.morph_drop <= 0 or peak[art.n_exp + p] >= cfg.morph_drop]
+        self.dropped = {f"pose_{p:02d}": float(peak[art.n_exp + p]) for p in range(36) if p not in self.pose_kept}
+        cols = list(range(art.n_exp)) + [art.n_exp + p for p in self.pose_kept]
+        if cfg.quantize:
+            sc = peak[cols].astype(np.float32).astype(np.float64)
+            self.scales = np.where(sc > 0, sc, 1.0)
+        else:
+            self.scales = None
+        self.weight_cols = cols
+
+    def _target(self, d: np.ndarray, t: int) -> int:
+        d = self._zeroed(d)
+        if self.scales is not None:
+            dtype = np.int8 if self.cfg.morph_bits == 8 else np.int16
+            q = quantize_snorm(d / self.scales[t], dtype)
+            return self.b.add_target_accessor(q, "morph_targets", normalized=True)
+        return self.b.add_target_accessor(d.astype(np.float32), "morph_targets")
 
     def material(self, i: int, L, theta0: np.ndarray) -> int:
         b, cfg = self.b, self.cfg
@@ -184,7 +220,7 @@ class _Writer:
             from PIL import Image
 
             rgba = np.asarray(Image.fromarray(rgba, "RGBA").resize((s, s), Image.BILINEAR))
-        data = textures.encode(rgba, cfg.texture_format, cfg.texture_quality, False)
+        data = textures.encode(rgba, cfg.texture_format, cfg.texture_quality, False, cfg.alpha_quality)
         img = b.add_image(data, textures.MIME[cfg.texture_format], "textures.base_colour", name=f"{L.name}.base_colour")
         tex = b.add("textures", hbns.texture_json(img, None, cfg.texture_format == "webp") | {"name": f"{L.name}.base_colour"})
         return b.add("materials", {
@@ -231,8 +267,10 @@ class _Writer:
         for j, node in enumerate(self.joint_nodes):
             chan(node, "rotation", b.add_accessor(quats[:, j].astype(np.float32), "animations"))
             chan(node, "translation", b.add_accessor(trans[:, j].astype(np.float32), "animations"))
-        weights = np.concatenate([expr, skinning.pose_feature(pose)], axis=1).astype(np.float32)
-        w_acc = b.add_accessor(weights.reshape(-1), "animations")
+        weights = np.concatenate([expr, skinning.pose_feature(pose)], axis=1)[:, self.weight_cols]
+        if self.scales is not None:
+            weights = weights * self.scales[None]
+        w_acc = b.add_accessor(weights.astype(np.float32).reshape(-1), "animations")
         for node in mesh_nodes:
             chan(node, "weights", w_acc)
         b.add("animations", {"name": name, "samplers": samplers, "channels": channels})
@@ -256,6 +294,10 @@ class _Writer:
         with torch.no_grad():
             theta0 = FrameModel(spec, art.frame_mlp)(torch.zeros(1, art.n_exp), torch.zeros(1, 15))[0].numpy()
         self.skeleton()
+        self.morph_plan()
+        if self.dropped:
+            self.report.notes.append(f"left out {len(self.dropped)} pose-corrective targets with max |delta| < "
+                                     f"export.morph_drop = {self.cfg.morph_drop:g}: largest {max(self.dropped.values()):.2e}")
         layers, mesh_nodes = [], []
         for i in range(len(art.layers)):
             _, node, sl = self.layer(i, theta0)
@@ -270,8 +312,8 @@ class _Writer:
             shading=spec.to_json(), frame_onnx=frame_onnx, pixel_onnx=pixel_onnx,
             joint_names=list(art.meta["joint_names"]), joint_nodes=self.joint_nodes, ghost_node=self.ghost_node,
             parents=list(art.meta["parents"]), joints_template=art.joints_template,
-            joints_expr_basis=art.joints_expr_basis, n_expression_targets=art.n_exp, pose_targets=list(range(36)),
-            layers=layers, camera=cam,
+            joints_expr_basis=art.joints_expr_basis, n_expression_targets=art.n_exp, pose_targets=list(self.pose_kept),
+            layers=layers, camera=cam, morph_scale=None if self.scales is None else self.scales.tolist(),
         )
         hbns.write(b, ns)
         roots = ([self.ghost_node] if self.ghost else []) + [self.joint_nodes[0]] + mesh_nodes + [cam["node"]]
@@ -293,6 +335,19 @@ def export_glb(art: Artifact, path: str | os.PathLike, cfg: ExportConfig | None 
         raise ArtifactError("artifact: frame_mlp is empty (no shading network to export)")
     w = _Writer(art, cfg)
     glb = w.build(progress)
+    budget = cfg.max_mb * 1e6
+    lossy = cfg.texture_format == "webp" and not cfg.lossless_radiance
+    first, q = len(glb), cfg.texture_quality
+    while budget and len(glb) > budget and lossy and q > 5:
+        q = max(5, q - 5)
+        w = _Writer(art, replace(cfg, texture_quality=q))
+        glb = w.build(progress)
+    if q != cfg.texture_quality:
+        w.report.notes.append(f"{first / 1e6:.2f} MB exceeded export.max_mb = {cfg.max_mb:g}: radiance/base-colour "
+                              f"WebP quality lowered from {cfg.texture_quality} to {q}")
+    if budget and len(glb) > budget:
+        w.report.notes.append(f"warning: {len(glb) / 1e6:.2f} MB exceeds export.max_mb = {cfg.max_mb:g} "
+                              "(lower export.texture_quality / position_quality, or raise export.morph_drop)")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -24,8 +24,9 @@ const page = `<!doctype html><html><head>
 <script type="module">
 import * as THREE from 'three';
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
+import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
 window.runCheck = async (opts) => {
-  const gltf = await new GLTFLoader().loadAsync('/bundle.glb');
+  const gltf = await new GLTFLoader().setMeshoptDecoder(MeshoptDecoder).loadAsync('/bundle.glb');
   const scene = gltf.scene;
   const meshes = [];
   scene.traverse((o) => { if (o.isSkinnedMesh) meshes.push(o); });

@@ -17,13 +17,13 @@ def test_read_back_arrays(small_artifact, lossless_bundle):
     np.testing.assert_allclose(back.meta["camera"]["w2c"], art.meta["camera"]["w2c"], atol=1e-6)
     np.testing.assert_allclose(back.meta["camera"]["K"], art.meta["camera"]["K"])
     for a, b in zip(art.layers, back.layers):
-        np.testing.assert_array_equal(a.vertices, b.vertices)
+        np.testing.assert_allclose(a.vertices, b.vertices, atol=0.5 / 32767 + 1e-7)  # i16 normalised
         np.testing.assert_array_equal(a.faces, b.faces)
         np.testing.assert_array_equal(a.pos_texture, b.pos_texture)
         np.testing.assert_array_equal(a.radiance, b.radiance)
         np.testing.assert_allclose(a.uvs, b.uvs, atol=1 / 65535)  # u16 normalised
         np.testing.assert_allclose(a.normals, b.normals, atol=6e-3)  # i8 normalised, renormalised
-        # morph deltas: 1e-4 sparsification threshold + i16 step 3e-5
+        # morph deltas: 1e-4 zeroing threshold, or half an i8 step of the target's scale (<= 0.02 / 254)
         np.testing.assert_allclose(a.expr_basis, b.expr_basis, atol=1.2e-4)
         np.testing.assert_allclose(a.pose_basis, b.pose_basis, atol=1.2e-4)
         np.testing.assert_allclose(a.skin_weights, b.skin_weights, atol=2e-5)  # u16, <= 4 bones here
@@ -34,10 +34,13 @@ def test_read_back_arrays(small_artifact, lossless_bundle):
     np.testing.assert_allclose(s["pose"], t["pose"], atol=1e-5)
 
 
-def test_default_bundle_keeps_position_features_exact(small_artifact, small_bundle):
+def test_default_bundle_position_features_are_close(small_artifact, small_bundle):
+    """Default: lossy position features (export.position_quality 30, alpha planes at 50); the
+    lossless bundle keeps them exact (test_read_back_arrays)."""
     back = read_bundle(small_bundle[0])
-    for a, b in zip(small_artifact.layers, back.layers):
-        np.testing.assert_array_equal(a.pos_texture, b.pos_texture)
+    errs = [np.abs(a.pos_texture.astype(float) - b.pos_texture).mean() for a, b in zip(small_artifact.layers, back.layers)]
+    print(f"lossy position features: mean |error| per texel {[f'{e:.2f}' for e in errs]} / 255")
+    assert max(errs) < 8.0
 
 
 def test_render_read_back_matches_artifact(small_artifact, lossless_bundle, small_bundle):

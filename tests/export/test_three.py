@@ -38,7 +38,10 @@ def test_three_loads_and_animates_like_python(small_artifact, small_bundle, tmp_
     out = json.loads(proc.stdout)
     assert out["consoleErrors"] == []
 
-    names = [f"exp_{e:02d}" for e in range(art.n_exp)] + [f"pose_{p:02d}" for p in range(36)]
+    doc, bin_chunk = parse_glb(path.read_bytes())
+    kept = doc["extensions"]["HB_neural_shading"]["morphTargets"]["pose"]
+    assert 0 < len(kept) < 36  # the small preset's eye correctives are zero: left out (export.morph_drop)
+    names = [f"exp_{e:02d}" for e in range(art.n_exp)] + [f"pose_{p:02d}" for p in kept]
     meshes = out["skinnedMeshes"]
     assert [m["name"] for m in meshes] == [l.name for l in art.layers]
     for m, layer in zip(meshes, art.layers):
@@ -56,7 +59,6 @@ def test_three_loads_and_animates_like_python(small_artifact, small_bundle, tmp_
     assert img.shape == (128, 128, 3)
     assert img[54:74, 54:74].mean() < 0.9 and img[:6, :6].mean() > 0.98
 
-    doc, bin_chunk = parse_glb(path.read_bytes())
     top = {"joints_template": art.joints_template, "joints_expr_basis": art.joints_expr_basis,
            "parents": skinning.flame_parents(art.meta["parents"], True), "ghostbone": True}
     seq = art.sequences["talk"]
@@ -73,4 +75,4 @@ def test_three_loads_and_animates_like_python(small_artifact, small_bundle, tmp_
           f"largest vertex motion {moved:.3f} units")
     assert moved > 0.05  # the animation really moves the head
     assert worst_py < 1e-5  # float32 in three.js vs float64 here
-    assert worst_exact < 3e-4  # storage only (sparsified, int16 morph deltas), as test_writer measures
+    assert worst_exact < 5e-4  # storage only (i8 morph deltas, i16 positions), as test_writer bounds it

@@ -95,6 +95,7 @@ const layers = av.layers.map((L, i) => {
     baseColor: L.baseColor ? img('base', L.baseColor) : null,
     posGrid: [L.posAtlas.grid[0], L.posAtlas.grid[1], L.posAtlas.tileSize[0], L.posAtlas.tileSize[1]],
     radGrid: [L.radAtlas.grid[0], L.radAtlas.grid[1], L.radAtlas.tileSize[0], L.radAtlas.tileSize[1]],
+    sharedAlpha: L.radAtlas.sharedAlpha ? 1 : 0,
   };
 });
 const theta = new Float32Array(Math.ceil(fs.theta.length / 4) * 4);

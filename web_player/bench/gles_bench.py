@@ -120,7 +120,8 @@ class Scene:
             entry = {
                 "count": L["indexCount"], "morph": morph, "pos": tex(L["posAtlas"]), "rad": tex(L["radAtlas"]),
                 "base": tex(L["baseColor"]) if L.get("baseColor") else None,
-                "posGrid": tuple(L["posGrid"]), "radGrid": tuple(L["radGrid"]), "vaos": {},
+                "posGrid": tuple(L["posGrid"]), "radGrid": tuple(L["radGrid"]),
+                "sharedAlpha": float(L.get("sharedAlpha", 0.0)), "vaos": {},
             }
             fmt = [(bufs["a_position"], "3f", "a_position"), (bufs["a_normal"], "3f", "a_normal"), (bufs["a_uv"], "2f", "a_uv"),
                    (bufs["a_joints"], "4u2", "a_joints"), (bufs["a_weights"], "4f", "a_weights")]
@@ -150,6 +151,7 @@ class Scene:
             prog["u_radAtlas"].value = 2
             put("u_posGrid", L["posGrid"])
             put("u_radGrid", L["radGrid"])
+            put("u_radSharedAlpha", L["sharedAlpha"])
             if theta_mode == "texture":
                 self.theta_tex.use(3)
                 prog["u_thetaTex"].value = 3

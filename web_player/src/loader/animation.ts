@@ -90,9 +90,11 @@ function resample(times: Float32Array, inTimes: Float32Array, values: Float32Arr
 
 /**
  * Read every animation. `jointNodes` are the 5 FLAME joint nodes, `meshNodes` the layer nodes
- * (the first animated one supplies the morph weights), `nTargets` the morph-target count.
+ * (the first animated one supplies the morph weights), `nTargets` the morph-target count,
+ * `scale` the extension's per-target scales: stored weights are divided by them, so `weights`
+ * holds expression coefficients and pose-feature values (docs/bundle.md).
  */
-export function readAnimations(gltf: Gltf, jointNodes: number[], meshNodes: number[], nTargets: number): AvatarAnimation[] {
+export function readAnimations(gltf: Gltf, jointNodes: number[], meshNodes: number[], nTargets: number, scale?: number[]): AvatarAnimation[] {
   const out: AvatarAnimation[] = [];
   (gltf.doc.animations ?? []).forEach((a, ai) => {
     const field = `animations[${ai}]`;
@@ -120,6 +122,10 @@ export function readAnimations(gltf: Gltf, jointNodes: number[], meshNodes: numb
       if (cubic(wch.s)) vals = Float32Array.from({ length: N * nTargets }, (_, k) => vals[(Math.floor(k / nTargets) * 3 + 1) * nTargets + (k % nTargets)]);
       if (vals.length !== N * nTargets) gltf.fail(`${field}: weights output has ${vals.length} values; ${N} keyframes x ${nTargets} targets expected`);
       weights = vals;
+      if (scale) {
+        weights = Float32Array.from(vals);
+        for (let k = 0; k < weights.length; k++) weights[k] /= scale[k % nTargets] || 1;
+      }
     }
     out.push({ name: a.name ?? `animation ${ai}`, times, rotations, weights, nTargets, duration: N ? times[N - 1] : 0 });
   });

@@ -9,7 +9,7 @@ import { quatToMat3, type JointData } from '../flame';
 import { decodeModel, OnnxError, type OnnxModel } from '../onnx/model';
 import { BundleError } from './errors';
 import { parseGlb } from './glb';
-import { Gltf, type GltfDocument } from './gltf';
+import { Gltf, MESHOPT, meshoptReady, type GltfDocument } from './gltf';
 import { readExtension, type AtlasRef, type HbExtension, type ShadingSpec } from './hb_extension';
 import { readAnimations, type AvatarAnimation } from './animation';
 
@@ -127,6 +127,7 @@ export async function loadAvatar(data: ArrayBuffer | Uint8Array, source: string,
     throw new BundleError(`${source}: asset.version must be 2.x (glTF 2.0); got ${JSON.stringify(doc.asset?.version)}`, 'foreign');
   const gltf = new Gltf(doc, bin, source);
   const ext = readExtension(gltf);
+  if ((doc.extensionsUsed ?? []).includes(MESHOPT)) await meshoptReady();
   const spec = ext.shading;
   onProgress(0.08, 'shading models');
   let frameModel: OnnxModel, pixelModel: OnnxModel;
@@ -215,7 +216,7 @@ export async function loadAvatar(data: ArrayBuffer | Uint8Array, source: string,
     meshNodes.push(L.node);
   }
   onProgress(0.9, 'animations');
-  const animations = readAnimations(gltf, ext.joints.nodes, meshNodes, nTargets);
+  const animations = readAnimations(gltf, ext.joints.nodes, meshNodes, nTargets, ext.morphTargets.scale);
   const bg = ext.compositing.background;
   onProgress(1, 'ready');
   return {

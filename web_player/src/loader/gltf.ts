@@ -1,8 +1,28 @@
 /**
  * glTF JSON access: buffer views and accessors (dense, strided, normalised/quantised and sparse,
- * KHR_mesh_quantization's integer types) decoded to Float32Array as a viewer would.
+ * KHR_mesh_quantization's integer types) decoded to Float32Array as a viewer would. Buffer views
+ * compressed with EXT_meshopt_compression are decoded on first use (`await meshoptReady()` once
+ * before reading them).
  */
+import { MeshoptDecoder } from 'meshoptimizer/decoder';
 import { BundleError } from './errors';
+
+export const MESHOPT = 'EXT_meshopt_compression';
+
+/** Resolves when the meshopt decoder (WebAssembly) can decode. */
+export function meshoptReady(): Promise<void> {
+  return MeshoptDecoder.ready;
+}
+
+interface MeshoptView {
+  buffer: number;
+  byteOffset?: number;
+  byteLength: number;
+  byteStride: number;
+  count: number;
+  mode: string;
+  filter?: string;
+}
 
 // the subset of the glTF 2.0 schema the player reads
 export interface GltfAccessor {
@@ -38,7 +58,7 @@ export interface GltfDocument {
   extensionsRequired?: string[];
   extensions?: Record<string, unknown>;
   accessors?: GltfAccessor[];
-  bufferViews?: { buffer: number; byteOffset?: number; byteLength: number; byteStride?: number }[];
+  bufferViews?: { buffer: number; byteOffset?: number; byteLength: number; byteStride?: number; extensions?: Record<string, unknown> }[];
   buffers?: { byteLength: number; uri?: string }[];
   nodes?: GltfNode[];
   meshes?: { name?: string; primitives: GltfPrimitive[]; weights?: number[]; extras?: { targetNames?: string[] } }[];
@@ -61,6 +81,8 @@ export interface DecodedAccessor {
 }
 
 export class Gltf {
+  private decoded = new Map<number, Uint8Array>();
+
   constructor(readonly doc: GltfDocument, readonly bin: Uint8Array, readonly where: string) {}
 
   fail(msg: string): never {
@@ -70,11 +92,30 @@ export class Gltf {
   bufferView(index: number, field: string): Uint8Array {
     const v = this.doc.bufferViews?.[index];
     if (!v) this.fail(`${field}: bufferView ${index} does not exist`);
+    const mo = v.extensions?.[MESHOPT] as MeshoptView | undefined;
+    if (mo) return this.meshoptView(index, mo, field);
     if (v.buffer !== 0) this.fail(`${field}: bufferView ${index} uses buffer ${v.buffer}; a .glb bundle keeps everything in buffer 0`);
     const start = v.byteOffset ?? 0;
     if (start + v.byteLength > this.bin.byteLength)
       this.fail(`${field}: bufferView ${index} (bytes ${start}..${start + v.byteLength}) runs past the binary chunk (${this.bin.byteLength} bytes): damaged or truncated file`);
     return this.bin.subarray(start, start + v.byteLength);
+  }
+
+  private meshoptView(index: number, mo: MeshoptView, field: string): Uint8Array {
+    const hit = this.decoded.get(index);
+    if (hit) return hit;
+    const start = mo.byteOffset ?? 0;
+    if ((mo.buffer ?? 0) !== 0 || start + mo.byteLength > this.bin.byteLength)
+      this.fail(`${field}: bufferView ${index}: compressed data (bytes ${start}..${start + mo.byteLength}) outside the binary chunk: damaged or truncated file`);
+    if (!MeshoptDecoder.supported) this.fail(`${field}: bufferView ${index} is meshopt-compressed and this browser lacks WebAssembly`);
+    const out = new Uint8Array(mo.count * mo.byteStride);
+    try {
+      MeshoptDecoder.decodeGltfBuffer(out, mo.count, mo.byteStride, this.bin.subarray(start, start + mo.byteLength), mo.mode, mo.filter);
+    } catch (e) {
+      this.fail(`${field}: bufferView ${index}: undecodable meshopt data (${(e as Error).message})`);
+    }
+    this.decoded.set(index, out);
+    return out;
   }
 
   private readComponents(view: Uint8Array, offset: number, stride: number, count: number, width: number, ctype: number, normalized: boolean, out: Float32Array, field: string): void {

@@ -24,6 +24,8 @@ export interface AtlasRef {
   count: number;
   grid: [number, number];
   tileSize: [number, number];
+  /** Radiance: one alpha for every basis, stored in tile 0's A channel (the other tiles' A is unused). */
+  sharedAlpha: boolean;
 }
 
 export interface HbLayer {
@@ -41,7 +43,8 @@ export interface HbExtension {
   shading: ShadingSpec;
   models: Record<'frame' | 'pixel', { bufferView: number; inputs: string[]; outputs: string[] }>;
   joints: { names: string[]; nodes: number[]; ghostNode: number | null; parents: number[]; template: number; exprBasis: number };
-  morphTargets: { expression: number; pose: number[]; jointFold: boolean };
+  /** scale[t]: stored deltas x scale = deltas, so morph weight t = expression/pose value x scale[t] (all 1 when absent). */
+  morphTargets: { expression: number; pose: number[]; jointFold: boolean; scale: number[] };
   layers: HbLayer[];
   compositing: { order: string; blend: string; alpha: string; innerLayerAlpha: number; depth: string; background: number[] };
   camera: { node?: number; K?: number[][]; width?: number; height?: number };
@@ -74,7 +77,7 @@ function atlas(v: unknown, key: 'channels' | 'bases', field: string, where: stri
   if (grid.length !== 2 || tile.length !== 2) throw new BundleError(`${where}: ${field}.grid and .tileSize must have 2 entries`);
   const count = num(o[key], `${field}.${key}`, where, true);
   if (count < 1 || count > 4 * grid[0] * grid[1]) throw new BundleError(`${where}: ${field}.${key} = ${count} does not fit grid ${grid}`);
-  return { texture: num(o.texture, `${field}.texture`, where, true), count, grid: [grid[0], grid[1]], tileSize: [tile[0], tile[1]] };
+  return { texture: num(o.texture, `${field}.texture`, where, true), count, grid: [grid[0], grid[1]], tileSize: [tile[0], tile[1]], sharedAlpha: o.sharedAlpha === true };
 }
 
 /** Read and validate the extension of a parsed document. Throws BundleError('foreign') if absent. */
@@ -129,8 +132,12 @@ export function readExtension(gltf: Gltf): HbExtension {
     expression: num(mt.expression, `${p}.morphTargets.expression`, where, true),
     pose: nums(mt.pose, `${p}.morphTargets.pose`, where, true),
     jointFold: mt.jointFold === true,
+    scale: [] as number[],
   };
   if (morphTargets.pose.some((q) => q < 0 || q >= 36)) throw new BundleError(`${where}: ${p}.morphTargets.pose indices must be in [0, 36)`);
+  const nT = morphTargets.expression + morphTargets.pose.length;
+  morphTargets.scale = mt.scale === undefined ? new Array<number>(nT).fill(1) : nums(mt.scale, `${p}.morphTargets.scale`, where);
+  if (morphTargets.scale.length !== nT) throw new BundleError(`${where}: ${p}.morphTargets.scale has ${morphTargets.scale.length} entries; ${nT} targets`);
   if (!Array.isArray(e.layers) || !e.layers.length) throw new BundleError(`${where}: ${p}.layers must be a non-empty list`);
   const layers = e.layers.map((l, i): HbLayer => {
     const f = `${p}.layers[${i}]`;

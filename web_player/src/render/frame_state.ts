@@ -31,8 +31,9 @@ export function computeFrame(av: Avatar, runner: OnnxRunner, expression: ArrayLi
   const mt = av.ext.morphTargets;
   const T = mt.expression + mt.pose.length;
   const morphWeights = new Float32Array(Math.ceil(T / 4) * 4);
-  for (let e = 0; e < mt.expression; e++) morphWeights[e] = expression[e] ?? 0;
-  mt.pose.forEach((q, k) => (morphWeights[mt.expression + k] = fj.poseFeature[q]));
+  // stored deltas are normalised per target: weight = value x scale (docs/bundle.md, morphTargets.scale)
+  for (let e = 0; e < mt.expression; e++) morphWeights[e] = (expression[e] ?? 0) * mt.scale[e];
+  mt.pose.forEach((q, k) => (morphWeights[mt.expression + k] = fj.poseFeature[q] * mt.scale[mt.expression + k]));
   const t0 = performance.now();
   const [ein, pin] = av.ext.models.frame.inputs.length === 2 ? av.ext.models.frame.inputs : ['expression', 'pose'];
   const out = runner.run({

@@ -27,6 +27,8 @@ export interface GpuLayer {
   baseColor: WebGLTexture | null;
   posGrid: Float32Array;
   radGrid: Float32Array;
+  /** 1: the radiance alpha is stored once, in tile 0 (HB_neural_shading radiance.sharedAlpha). */
+  sharedAlpha: number;
   bytes: number;
 }
 
@@ -98,6 +100,7 @@ export function uploadLayer(gl: WebGL2RenderingContext, L: AvatarLayer, baseColo
     baseColor: baseColor ? imageTexture(gl, baseColor) : null,
     posGrid: grid(L.posAtlas),
     radGrid: grid(L.radAtlas),
+    sharedAlpha: L.radAtlas.sharedAlpha ? 1 : 0,
     bytes,
   };
 }

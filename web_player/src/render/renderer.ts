@@ -220,6 +220,7 @@ export class AvatarRenderer {
       gl.uniform1i(u('u_radAtlas'), 2);
       gl.uniform4fv(u('u_posGrid'), L.posGrid);
       gl.uniform4fv(u('u_radGrid'), L.radGrid);
+      gl.uniform1f(u('u_radSharedAlpha'), L.sharedAlpha);
       if (state.thetaSource === 'texture') {
         gl.activeTexture(gl.TEXTURE3);
         gl.bindTexture(gl.TEXTURE_2D, this.thetaTex);

@@ -18,6 +18,7 @@ uniform sampler2D u_posAtlas;
 uniform sampler2D u_radAtlas;
 uniform vec4 u_posGrid;
 uniform vec4 u_radGrid;
+uniform float u_radSharedAlpha;  // 1: alpha stored once, in tile 0 (the bases share one alpha field)
 uniform vec3 u_camPos;
 
 out vec4 o_color;
@@ -41,6 +42,7 @@ void main() {
   hb_pixel_model(z, coef);
   vec4 rgba = vec4(0.0);
   for (int k = 0; k < NUM_BASIS; k++) rgba += coef[k] * hb_tile(u_radAtlas, u_radGrid, v_uv, k);
+  if (u_radSharedAlpha > 0.5) rgba.a = hb_tile(u_radAtlas, u_radGrid, v_uv, 0).a;
 #ifdef INNER_LAYER
   rgba.a = 1.0;
 #endif
