@@ -10,7 +10,8 @@ export interface AvatarAnimation {
   times: Float32Array;
   /** Per keyframe, per FLAME joint, a unit quaternion [x,y,z,w]: (N*5*4). Identity where not animated. */
   rotations: Float32Array;
-  /** Per keyframe morph weights (N*T), T = number of morph targets of the layers. */
+  /** Per keyframe morph-target values (N*T), T = number of morph targets of the layers: the stored
+   * weights divided by the extension's morphTargets.scale, i.e. expression coefficients, then pose-feature entries. */
   weights: Float32Array;
   nTargets: number;
   duration: number;
