@@ -20,7 +20,7 @@ fi
 export PYTHONPATH=/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}
 python3 - <<'PY'
 import importlib
-for m in ("torch", "mcubes", "xatlas", "pygltflib", "pymeshlab", "moderngl", "nvdiffrast", "onnxruntime", "accelerate"):
+for m in ("torch", "mcubes", "xatlas", "pygltflib", "meshopt", "pymeshlab", "moderngl", "nvdiffrast", "onnxruntime", "accelerate"):
     try:
         mod = importlib.import_module(m); print(f"setup: {m} {getattr(mod, '__version__', 'ok')}")
     except Exception as exc:
