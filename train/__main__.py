@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from train.configlib import add_override_args, overrides_of
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m train", description=__doc__,
@@ -16,11 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-c", "--config", required=True, help="YAML config (e.g. configs/synthetic.yaml)")
     ap.add_argument("--resume", action="store_true", help="continue exactly from <workdir>/train/checkpoint.pt")
     ap.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (checkpointing there)")
-    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a config value, e.g. --set train.iterations=100 (repeatable)")
-    ap.add_argument("more_overrides", nargs="*", metavar="KEY=VALUE", help="overrides, as positional arguments")
+    add_override_args(ap, "train.iterations=100")
     args = ap.parse_args(argv)
-    args.overrides = [*args.overrides, *args.more_overrides]
+    args.overrides = overrides_of(args)
 
     from train.config import load_config
     from train.configlib import ConfigError

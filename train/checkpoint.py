@@ -9,10 +9,11 @@ leaves the previous checkpoint intact.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
+
+from train.configlib import atomic_write
 
 
 def rng_state() -> dict:
@@ -30,20 +31,7 @@ def set_rng_state(state: dict) -> None:
 
 def save_checkpoint(path: str | os.PathLike, payload: dict) -> Path:
     """Atomically write `payload` to `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda fh: torch.save(payload, fh), binary=True)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:

@@ -156,14 +156,15 @@ def read_yaml(path: str | os.PathLike) -> dict:
     return data
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write a text file atomically (temp file in the same folder, then rename)."""
+def atomic_write(path: str | os.PathLike, write, binary: bool = False) -> Path:
+    """Write a file atomically: `write(fh)` fills a temp file in the same folder, which is
+    fsync'ed and then renamed over `path` (a crash mid-write leaves the old file intact)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb" if binary else "w") as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -171,3 +172,22 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a text file atomically (temp file in the same folder, then rename)."""
+    atomic_write(path, lambda fh: fh.write(text))
+
+
+def add_override_args(ap, example: str = "train.iterations=100") -> None:
+    """`--set KEY=VALUE` (repeatable) and trailing KEY=VALUE overrides on an argparse parser;
+    read them back with `overrides_of(args)`."""
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help=f"override a config value, e.g. --set {example} (repeatable)")
+    ap.add_argument("more_overrides", nargs="*", metavar="KEY=VALUE", help="overrides, as positional arguments")
+
+
+def overrides_of(args) -> list[str]:
+    """The overrides `add_override_args` collected, `--set` ones first."""
+    return [*args.overrides, *args.more_overrides]

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from train.configlib import atomic_write_text
+from train.configlib import add_override_args, atomic_write_text, overrides_of
 from train.metrics import mask_iou, psnr, ssim
 
 SHADING_CONDITIONS = ("frame", "train-range", "train-mean")
@@ -51,15 +51,21 @@ class ConditionedFrameMLP(torch.nn.Module):
 
 
 def condition_override(cfg, model, mode: str, device) -> None:
-    """Install the `--shading-condition` wrapper on `model.frame_mlp` (statistics of the train split)."""
-    from train.data import read_subject
+    """Install the `--shading-condition` wrapper on `model.frame_mlp` (statistics of the train
+    split's tracked parameters; no images are read)."""
+    from train.data.imavatar import read_flame_params, select_indices
     from train.shading import frame_condition
 
     dc = cfg.data
-    sub = read_subject(dc.root, dc.train_videos, dc.train_subsample, tuple(dc.img_res), tuple(dc.background), dc.n_exp,
-                       progress=False)
-    f32 = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=device)  # noqa: E731
-    cond = frame_condition(f32(sub.expression), f32(sub.pose), model.shading_spec.n_exp)
+    sub = dc.train_subsample if isinstance(dc.train_subsample, int) else list(dc.train_subsample)
+    expr, pose = [], []
+    for video in dc.train_videos:
+        fp = read_flame_params(Path(dc.root) / video, dc.n_exp)
+        keep = select_indices([k - 1 for k in fp["k"]], sub)
+        expr += [e for e, k in zip(fp["expression"], keep) if k]
+        pose += [q for q, k in zip(fp["pose"], keep) if k]
+    f32 = lambda a: torch.as_tensor(np.stack(a), dtype=torch.float32, device=device)  # noqa: E731
+    cond = frame_condition(f32(expr), f32(pose), model.shading_spec.n_exp)
     model.frame_mlp = ConditionedFrameMLP(model.frame_mlp, mode, cond.amin(0), cond.amax(0), cond.mean(0))
 
 
@@ -122,11 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shading-condition", choices=SHADING_CONDITIONS, default="frame",
                     help="per-frame MLP input: the frame's own (default), clamped to the training range, "
                          "or the training mean (diagnosis, see above)")
-    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a config value (e.g. workdir=...)")
-    ap.add_argument("more_overrides", nargs="*", metavar="KEY=VALUE", help="overrides, as positional arguments")
+    add_override_args(ap, "workdir=runs/other")
     args = ap.parse_args(argv)
-    args.overrides = [*args.overrides, *args.more_overrides]
+    args.overrides = overrides_of(args)
     from train.config import load_config
     from train.configlib import ConfigError
 
