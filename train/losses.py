@@ -11,7 +11,8 @@
 * morphable-model prior (spec 3.11-3 weights 1000/1000/0.1) at canonical hits inside the mask
   whose nearest canonical vertex is within `prior_dist2`;
 * eikonal: |grad s| = 1 at random canonical points (keeps level spacing meaningful);
-* deformation residual L2 (optional).
+* deformation residual L2 (optional);
+* outer alpha: L1 on the outer layers' hit alphas (the opaque layer draws what it can).
 """
 
 from __future__ import annotations
@@ -53,9 +54,11 @@ def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tens
     losses["prior"] = 1000.0 * out["prior_expr"] + 1000.0 * out["prior_pose"] + 0.1 * out["prior_skin"]
     losses["eikonal"] = out["eikonal"]
     losses["residual"] = out["deform_residual"]
+    outer = out.get("outer_alpha")
+    losses["outer_alpha"] = outer.float().mean() if outer is not None and outer.numel() else rgb.sum() * 0.0
     losses["total"] = (tcfg.w_rgb * losses["rgb"] + tcfg.w_alpha * losses["alpha"] + tcfg.w_level * losses["level"]
                        + tcfg.w_prior * losses["prior"] + tcfg.w_eikonal * losses["eikonal"]
-                       + tcfg.w_residual * losses["residual"])
+                       + tcfg.w_residual * losses["residual"] + tcfg.w_outer_alpha * losses["outer_alpha"])
     with torch.no_grad():
         losses["psnr"] = psnr_from_mse(diff.detach().pow(2).mean())
     return losses

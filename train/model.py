@@ -100,7 +100,7 @@ class AvatarModel(nn.Module):
         self.manifold_field = ManifoldField(lo, hi, base, mc.manifold_grid_res, mc.grid_channels, mc.mlp_hidden)
         self.deform_field = DeformField(lo, hi, prior, n_exp, self.n_bones, mc.deform_residual_res)
         self.radiance_field = RadianceField(lo, hi, mc.radiance_grid_res, mc.grid_channels, mc.mlp_hidden,
-                                            mc.dim_pos_feature, mc.num_texture_basis)
+                                            mc.dim_pos_feature, mc.num_texture_basis, mc.alpha_init)
         self.shading_spec = ShadingSpec(
             n_exp=n_exp, dim_pos_feature=mc.dim_pos_feature, num_texture_basis=mc.num_texture_basis,
             temperature=mc.temperature, frame_hidden=tuple(mc.frame_mlp_hidden),
@@ -188,7 +188,10 @@ class AvatarModel(nn.Module):
         res["prior_pose"] = (p - self.vertex_pose[idx]).pow(2).mean() if pts.shape[0] else p.sum() * 0
         res["prior_skin"] = (w - self.vertex_weights[idx]).pow(2).mean() if pts.shape[0] else w.sum() * 0
         grad = self.manifold_field.gradient(eikonal_points, self.cfg.model.fd_eps)
-        res["eikonal"] = (grad.norm(dim=-1) - 1.0).pow(2).mean()
+        gap = grad.norm(dim=-1) - 1.0
+        if self.cfg.train.eikonal_mode == "lower":  # only |grad s| >= 1: layers may pack closer, never flatten
+            gap = gap.clamp(max=0.0)
+        res["eikonal"] = gap.pow(2).mean()
         res["deform_residual"] = self.deform_field.residual_l2()
         return res
 

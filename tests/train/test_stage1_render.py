@@ -152,3 +152,25 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="junk.pt"):
         load_checkpoint(tmp_path / "junk.pt")
+
+
+def test_outer_layers_start_transparent_and_outer_alpha_loss_penalises_them(model):
+    """The outer layers start nearly transparent (alpha_init), and w_outer_alpha charges the
+    outer hits' alpha, so the opaque layer is the one that draws the face."""
+    from train.losses import compute_losses
+
+    _, _, a = model.radiance(model.canonical_vertices[::20])
+    assert float(a.mean()) < 0.03, float(a.mean())
+    r, n_lv = 5, model.levels.shape[0]
+    base = {"rgb": torch.full((1, r, 3), 0.5), "alpha": torch.ones(1, r), "s_min": torch.zeros(1, r),
+            "has_valid": torch.zeros(1, r, dtype=torch.bool), "prior_expr": torch.tensor(0.0),
+            "prior_pose": torch.tensor(0.0), "prior_skin": torch.tensor(0.0), "eikonal": torch.tensor(0.0),
+            "deform_residual": torch.tensor(0.0)}
+    tgt = torch.full((1, r, 3), 0.5), torch.ones(1, r)
+    clear = compute_losses({**base, "outer_alpha": torch.zeros(1, r, n_lv - 1)}, *tgt, model.levels, model.cfg.train)
+    painted = compute_losses({**base, "outer_alpha": torch.full((1, r, n_lv - 1), 0.6)}, *tgt, model.levels,
+                             model.cfg.train)
+    assert float(clear["outer_alpha"]) == 0.0 and float(painted["outer_alpha"]) == pytest.approx(0.6)
+    w = model.cfg.train.w_outer_alpha
+    assert w > 0
+    assert float(painted["total"] - clear["total"]) == pytest.approx(0.6 * w, rel=1e-5)

@@ -12,14 +12,14 @@ class RadianceField(nn.Module):
     """x_c (N, 3) -> f_pos (N, D) in [0,1], bases (N, K, 3) in [0,1], alpha (N,) in [0,1]."""
 
     def __init__(self, lo: Tensor, hi: Tensor, resolutions: list[int], channels: int, hidden: int,
-                 dim_pos_feature: int, num_bases: int):
+                 dim_pos_feature: int, num_bases: int, alpha_init: float = 0.01):
         super().__init__()
         self.dim_pos_feature = dim_pos_feature
         self.num_bases = num_bases
         self.encoding = MultiResGrid(lo, hi, resolutions, channels, init_std=1e-1)
         self.decoder = tiny_mlp(self.encoding.out_dim, hidden, dim_pos_feature + 3 * num_bases + 1, n_hidden=2)
-        with torch.no_grad():  # layers start mostly transparent (the innermost is opaque anyway)
-            self.decoder[-1].bias[-1] = -2.0
+        with torch.no_grad():  # layers start nearly transparent (the innermost is opaque anyway)
+            self.decoder[-1].bias[-1] = float(torch.logit(torch.tensor(alpha_init)))
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         shape = x.shape[:-1]

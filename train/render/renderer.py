@@ -27,7 +27,8 @@ def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, j
     """o, d (B, R, 3) world rays (d unit), expression (B, n_exp), pose (B, 15).
 
     Returns rgb (B, R, 3), alpha (B, R), hit (B, R, L), x_c (B, R, L, 3) canonical hits,
-    s_min (B, R) (differentiable when `differentiable`), has_valid (B, R), depth (B, R).
+    s_min (B, R) (differentiable when `differentiable`), has_valid (B, R), depth (B, R),
+    outer_alpha (B, R, L-1) (alpha of the outer layers' hits, 0 where missed).
     """
     # geometry (inverse deformation, level sets, normals) always in fp32: Newton residuals of 1e-3
     # and level spacings of 0.03 do not survive bf16; radiance and shading MLPs may autocast.
@@ -43,8 +44,8 @@ def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, j
 
     if background is None:
         background = torch.ones(3, device=o.device)
-    colour, acc = composite_layers(rgb.float().reshape(b, r, n_lv, 3), alpha.float().reshape(b, r, n_lv), hit,
-                                   background)
+    alpha = alpha.float().reshape(b, r, n_lv)
+    colour, acc = composite_layers(rgb.float().reshape(b, r, n_lv, 3), alpha, hit, background)
 
     s_min = hits.s_min
     if differentiable:
@@ -54,6 +55,7 @@ def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, j
     return {
         "rgb": colour, "alpha": acc, "hit": hit, "x_c": x_c.reshape(b, r, n_lv, 3),
         "s_min": s_min, "has_valid": hits.has_valid & geo["inside"][..., 0], "depth": depth,
+        "outer_alpha": torch.where(hit[..., 1:], alpha[..., 1:], torch.zeros_like(alpha[..., 1:])),
     }
 
 
