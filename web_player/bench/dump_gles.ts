@@ -52,12 +52,14 @@ const extra = { 'pixel_model.glsl': pixel.source };
 const write = (name: string, text: string) => writeFileSync(path.join(OUT, name), text);
 write('avatar.vert', preprocess('avatar.vert', vertexDefines(T, av.nBones)));
 write('depth.frag', preprocess('depth.frag', vertexDefines(T, av.nBones)));
-const variants: Record<string, { inner: string; outer: string; theta: string }> = {};
-for (const [vname, o] of [
-  ['neural_exact', { exactBilinear: true, thetaSource: 'ubo', debug: 'none' }],
-  ['neural_hw', { exactBilinear: false, thetaSource: 'ubo', debug: 'none' }],
-  ['neural_hw_thetatex', { exactBilinear: false, thetaSource: 'texture', debug: 'none' }],
-] as const) {
+type Variant = { inner: string; outer: string; theta: string; prepass?: boolean; vertex?: string };
+const variants: Record<string, Variant> = {};
+const shading = {
+  neural_exact: { exactBilinear: true, thetaSource: 'ubo', debug: 'none' },
+  neural_hw: { exactBilinear: false, thetaSource: 'ubo', debug: 'none' },
+  neural_hw_thetatex: { exactBilinear: false, thetaSource: 'texture', debug: 'none' },
+} as const;
+for (const [vname, o] of Object.entries(shading)) {
   write(`${vname}_inner.frag`, preprocess('shade.frag', shadeDefines(av.spec, T, av.nBones, o, true), extra));
   write(`${vname}_outer.frag`, preprocess('shade.frag', shadeDefines(av.spec, T, av.nBones, o, false), extra));
   variants[vname] = { inner: `${vname}_inner.frag`, outer: `${vname}_outer.frag`, theta: o.thetaSource };
@@ -65,6 +67,28 @@ for (const [vname, o] of [
 write('mesh_inner.frag', preprocess('mesh.frag', meshDefines(T, av.nBones, true)));
 write('mesh_outer.frag', preprocess('mesh.frag', meshDefines(T, av.nBones, false)));
 variants.mesh = { inner: 'mesh_inner.frag', outer: 'mesh_outer.frag', theta: 'none' };
+// the player's depthPrepass = false (one pass, depth LESS)
+variants.neural_exact_noprepass = { ...variants.neural_exact, prepass: false };
+variants.neural_hw_noprepass = { ...variants.neural_hw, prepass: false };
+// Probes (timing only, not player variants): the same sources with one part of the work removed,
+// to attribute the frame time (per-pixel MLP, radiance fetches, morph-target fetches).
+const probe = (name: string, from: string, edits: [string, string][]) => {
+  let src = readFileSync(path.join(OUT, from), 'utf8');
+  for (const [a, b] of edits) {
+    if (!src.includes(a)) throw new Error(`probe ${name}: '${a}' not in ${from}`);
+    src = src.replaceAll(a, b);
+  }
+  write(name, src);
+  return name;
+};
+const noMlp: [string, string][] = [['hb_pixel_model(z, coef);', 'for (int k = 0; k < NUM_BASIS; k++) coef[k] = z[k % PIXEL_IN];']];
+const noRad: [string, string][] = [['rgba += coef[k] * hb_tile(u_radAtlas, rt, k);', 'rgba += coef[k] * vec4(0.5);']];
+const hw = variants.neural_hw;
+variants.probe_hw_nomlp = { ...hw, inner: probe('probe_nomlp_inner.frag', hw.inner, noMlp), outer: probe('probe_nomlp_outer.frag', hw.outer, noMlp) };
+variants.probe_hw_norad = { ...hw, inner: probe('probe_norad_inner.frag', hw.inner, noRad), outer: probe('probe_norad_outer.frag', hw.outer, noRad) };
+const noMorphVs = probe('probe_nomorph.vert', 'avatar.vert', [['x += w * texelFetch(u_morphTex, ivec2(i & mask, i >> MORPH_TEX_SHIFT), 0).xyz;', 'x += w * 1e-6;']]);
+variants.probe_hw_nomorph = { ...hw, vertex: noMorphVs };
+variants.probe_mesh_nomorph = { ...variants.mesh, vertex: noMorphVs };
 
 const bin = (name: string, a: ArrayBufferView) => {
   writeFileSync(path.join(OUT, name), gzipSync(Buffer.from(a.buffer, a.byteOffset, a.byteLength), { level: 6 }));
@@ -93,6 +117,7 @@ const layers = av.layers.map((L, i) => {
     posAtlas: img('pos', L.posAtlas.image),
     radAtlas: img('rad', L.radAtlas.image),
     baseColor: L.baseColor ? img('base', L.baseColor) : null,
+    // atlas grids (cols, rows, tile w, tile h): the harness splits the images into array layers
     posGrid: [L.posAtlas.grid[0], L.posAtlas.grid[1], L.posAtlas.tileSize[0], L.posAtlas.tileSize[1]],
     radGrid: [L.radAtlas.grid[0], L.radAtlas.grid[1], L.radAtlas.tileSize[0], L.radAtlas.tileSize[1]],
     sharedAlpha: L.radAtlas.sharedAlpha ? 1 : 0,
@@ -109,6 +134,7 @@ const manifest = {
   nTargets: T,
   uniforms: { bones: Array.from(fs.bones), boneShift: Array.from(fs.boneShift), morphWeights: Array.from(fs.morphWeights), theta: Array.from(theta) },
   pixelStatements: pixel.statements,
+  atlasLayout: 'array',
   vertex: 'avatar.vert',
   depth: 'depth.frag',
   variants,

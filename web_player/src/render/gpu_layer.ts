@@ -22,11 +22,10 @@ export interface GpuLayer {
   buffers: WebGLBuffer[];
   indexCount: number;
   morphTex: WebGLTexture;
+  /** 2D array textures, one layer per atlas tile (atlasArrayTexture). */
   posAtlas: WebGLTexture;
   radAtlas: WebGLTexture;
   baseColor: WebGLTexture | null;
-  posGrid: Float32Array;
-  radGrid: Float32Array;
   /** 1: the radiance alpha is stored once, in tile 0 (HB_neural_shading radiance.sharedAlpha). */
   sharedAlpha: number;
   bytes: number;
@@ -50,8 +49,32 @@ export function imageTexture(gl: WebGL2RenderingContext, img: DecodedImage, line
   return t;
 }
 
-function grid(a: AtlasImage): Float32Array {
-  return new Float32Array([a.grid[0], a.grid[1], a.tileSize[0], a.tileSize[1]]);
+/**
+ * An atlas (a grid of equal tiles in one image) as a 2D array texture, one layer per tile, read
+ * by atlas.glsl: the image is uploaded once as a 2D texture and each tile is copied into its
+ * layer on the GPU (copyTexSubImage3D through a framebuffer: exact RGBA8 copies, no decoding
+ * or colour handling in between). Bilinear, no mipmaps, clamp to edge (per tile).
+ */
+export function atlasArrayTexture(gl: WebGL2RenderingContext, a: AtlasImage): WebGLTexture {
+  const [cols, rows] = a.grid;
+  const [tw, th] = a.tileSize;
+  const src = imageTexture(gl, a.image, false);
+  const fb = gl.createFramebuffer()!;
+  const prevRead = gl.getParameter(gl.READ_FRAMEBUFFER_BINDING) as WebGLFramebuffer | null;
+  gl.bindFramebuffer(gl.READ_FRAMEBUFFER, fb);
+  gl.framebufferTexture2D(gl.READ_FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, src, 0);
+  const t = gl.createTexture()!;
+  gl.bindTexture(gl.TEXTURE_2D_ARRAY, t);
+  gl.texStorage3D(gl.TEXTURE_2D_ARRAY, 1, gl.RGBA8, tw, th, cols * rows);
+  for (let k = 0; k < cols * rows; k++) gl.copyTexSubImage3D(gl.TEXTURE_2D_ARRAY, 0, 0, 0, k, (k % cols) * tw, Math.floor(k / cols) * th, tw, th);
+  gl.texParameteri(gl.TEXTURE_2D_ARRAY, gl.TEXTURE_MIN_FILTER, gl.LINEAR);
+  gl.texParameteri(gl.TEXTURE_2D_ARRAY, gl.TEXTURE_MAG_FILTER, gl.LINEAR);
+  gl.texParameteri(gl.TEXTURE_2D_ARRAY, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+  gl.texParameteri(gl.TEXTURE_2D_ARRAY, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+  gl.bindFramebuffer(gl.READ_FRAMEBUFFER, prevRead);
+  gl.deleteFramebuffer(fb);
+  gl.deleteTexture(src);
+  return t;
 }
 
 export function uploadLayer(gl: WebGL2RenderingContext, L: AvatarLayer, baseColor: DecodedImage | null): GpuLayer {
@@ -95,11 +118,9 @@ export function uploadLayer(gl: WebGL2RenderingContext, L: AvatarLayer, baseColo
     buffers,
     indexCount: L.indices.length,
     morphTex,
-    posAtlas: imageTexture(gl, L.posAtlas.image),
-    radAtlas: imageTexture(gl, L.radAtlas.image),
+    posAtlas: atlasArrayTexture(gl, L.posAtlas),
+    radAtlas: atlasArrayTexture(gl, L.radAtlas),
     baseColor: baseColor ? imageTexture(gl, baseColor) : null,
-    posGrid: grid(L.posAtlas),
-    radGrid: grid(L.radAtlas),
     sharedAlpha: L.radAtlas.sharedAlpha ? 1 : 0,
     bytes,
   };

@@ -2,7 +2,8 @@
  * The generated chunk `pixel_model.glsl`: the bundle's per-pixel ONNX graph as an unrolled GLSL
  * function `hb_pixel_model(in float z[PIXEL_IN], out float coef[NUM_BASIS])`.
  * Per-frame weights theta come from a uniform block (default) or, with THETA_TEXTURE, from a
- * float texture; each vec4 is loaded once into a local, then used with constant indices.
+ * float texture; each vec4 is loaded once into a local (right before its first use), then used
+ * with constant indices.
  */
 import { generateGlsl } from '../onnx/glsl';
 import { OnnxError, type OnnxModel } from '../onnx/model';
@@ -46,7 +47,20 @@ export function pixelModelChunk(
   if (!out) throw new OnnxError(`${where}: output '${outName}' not produced`);
   const nOut = out.elements.length;
   const vec4s = Math.ceil(nTheta / 4);
-  const loads = [...used].sort((a, b) => a - b).map((k) => `  vec4 th${k} = HB_THETA(${k});`);
+  // each theta vec4 is loaded right before the first statement that reads it (not all up front:
+  // with THETA_TEXTURE that would keep every fetched vec4 live at once)
+  const loaded = new Set<number>();
+  const withLoads = (line: string): string[] => {
+    const loads: string[] = [];
+    for (const m of line.matchAll(/\bth(\d+)\./g)) {
+      const k = Number(m[1]);
+      if (!used.has(k) || loaded.has(k)) continue;
+      loaded.add(k);
+      loads.push(`vec4 th${k} = HB_THETA(${k});`);
+    }
+    return [...loads, line];
+  };
+  const body = [...gen.body.split('\n').filter((l) => l), ...out.elements.map((e, k) => `coef[${k}] = ${e};`)].flatMap(withLoads);
   const source = [
     `// pixel_model.glsl — GENERATED at load time from ${where} (${gen.statements} statements).`,
     `// Do not edit: src/onnx/glsl.ts traces the ONNX graph for one pixel.${constTheta ? ' theta baked in as constants.' : ''}`,
@@ -59,9 +73,7 @@ export function pixelModelChunk(
     `#define HB_THETA(i) u_theta[i]`,
     `#endif`,
     `void hb_pixel_model(in float z[PIXEL_IN], out float coef[NUM_BASIS]) {`,
-    ...loads,
-    ...gen.body.split('\n').map((l) => `  ${l}`),
-    ...out.elements.map((e, k) => `  coef[${k}] = ${e};`),
+    ...body.map((l) => `  ${l}`),
     `}`,
   ].join('\n');
   return { source, nTheta, pixelIn, nOut, statements: gen.statements };

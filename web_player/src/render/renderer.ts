@@ -213,13 +213,11 @@ export class AvatarRenderer {
     const pa = u('u_posAtlas');
     if (pa) {
       gl.activeTexture(gl.TEXTURE1);
-      gl.bindTexture(gl.TEXTURE_2D, L.posAtlas);
+      gl.bindTexture(gl.TEXTURE_2D_ARRAY, L.posAtlas);
       gl.uniform1i(pa, 1);
       gl.activeTexture(gl.TEXTURE2);
-      gl.bindTexture(gl.TEXTURE_2D, L.radAtlas);
+      gl.bindTexture(gl.TEXTURE_2D_ARRAY, L.radAtlas);
       gl.uniform1i(u('u_radAtlas'), 2);
-      gl.uniform4fv(u('u_posGrid'), L.posGrid);
-      gl.uniform4fv(u('u_radGrid'), L.radGrid);
       gl.uniform1f(u('u_radSharedAlpha'), L.sharedAlpha);
       if (state.thetaSource === 'texture') {
         gl.activeTexture(gl.TEXTURE3);

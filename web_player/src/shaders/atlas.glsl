@@ -1,26 +1,34 @@
-// atlas.glsl — tiles of a texture atlas sampled as separate textures: bilinear, no mipmaps,
-// clamp-to-edge PER TILE (the uv is clamped to the tile's outer texel centres, so filtering
-// never reads a neighbouring tile). grid = (cols, rows, tile width, tile height).
+// atlas.glsl — the tiles of a texture atlas, uploaded as the layers of a 2D array texture
+// (gpu_layer.ts): bilinear, no mipmaps, CLAMP_TO_EDGE, so filtering never reads a neighbouring
+// tile and a tile costs one fetch with no address arithmetic. Every tile of an atlas has the
+// same size, so the sample position is computed once per fragment (hb_tap) for all its tiles.
 // With EXACT_BILINEAR the four texels are fetched and mixed in float32 (hardware bilinear
 // weights have only ~8 fractional bits on many GPUs and in SwiftShader).
 
-vec4 hb_tile(sampler2D s, vec4 grid, vec2 uv, int t) {
-  int cols = int(grid.x);
-  vec2 cell = vec2(float(t % cols), float(t / cols));
 #ifdef EXACT_BILINEAR
-  vec2 p = clamp(uv * grid.zw - 0.5, vec2(0.0), grid.zw - 1.0);
-  vec2 f = fract(p);
-  ivec2 i0 = ivec2(floor(p));
-  ivec2 i1 = min(i0 + 1, ivec2(grid.zw) - 1);
-  ivec2 o = ivec2(cell * grid.zw);
-  vec4 a = texelFetch(s, o + i0, 0);
-  vec4 b = texelFetch(s, o + ivec2(i1.x, i0.y), 0);
-  vec4 c = texelFetch(s, o + ivec2(i0.x, i1.y), 0);
-  vec4 d = texelFetch(s, o + i1, 0);
-  return mix(mix(a, b, f.x), mix(c, d, f.x), f.y);
-#else
-  vec2 h = 0.5 / grid.zw;
-  vec2 c = clamp(uv, h, 1.0 - h);
-  return texture(s, (c + cell) / grid.xy);
-#endif
+struct HbTap { ivec2 i0; ivec2 i1; vec2 f; };
+
+HbTap hb_tap(highp sampler2DArray s, vec2 uv) {
+  vec2 size = vec2(textureSize(s, 0).xy);
+  vec2 p = clamp(uv * size - 0.5, vec2(0.0), size - 1.0);
+  HbTap a;
+  a.f = fract(p);
+  a.i0 = ivec2(floor(p));
+  a.i1 = min(a.i0 + 1, ivec2(size) - 1);
+  return a;
 }
+
+vec4 hb_tile(highp sampler2DArray s, HbTap a, int t) {
+  vec4 x = texelFetch(s, ivec3(a.i0, t), 0);
+  vec4 y = texelFetch(s, ivec3(a.i1.x, a.i0.y, t), 0);
+  vec4 z = texelFetch(s, ivec3(a.i0.x, a.i1.y, t), 0);
+  vec4 w = texelFetch(s, ivec3(a.i1, t), 0);
+  return mix(mix(x, y, a.f.x), mix(z, w, a.f.x), a.f.y);
+}
+#else
+struct HbTap { vec2 uv; };
+
+HbTap hb_tap(highp sampler2DArray s, vec2 uv) { return HbTap(uv); }
+
+vec4 hb_tile(highp sampler2DArray s, HbTap a, int t) { return texture(s, vec3(a.uv, float(t))); }
+#endif

@@ -14,10 +14,8 @@ in vec3 v_world;
 in vec3 v_normal;
 in vec2 v_uv;
 
-uniform sampler2D u_posAtlas;
-uniform sampler2D u_radAtlas;
-uniform vec4 u_posGrid;
-uniform vec4 u_radGrid;
+uniform highp sampler2DArray u_posAtlas;  // one layer per tile (atlas.glsl)
+uniform highp sampler2DArray u_radAtlas;
 uniform float u_radSharedAlpha;  // 1: alpha stored once, in tile 0 (the bases share one alpha field)
 uniform vec3 u_camPos;
 
@@ -28,11 +26,18 @@ vec3 hb_heat(float x) {
 }
 
 void main() {
+  HbTap rt = hb_tap(u_radAtlas, v_uv);
+  vec4 r0 = hb_tile(u_radAtlas, rt, 0);
+#if !defined(INNER_LAYER) && !defined(DEBUG_NORMALS) && !defined(DEBUG_UV) && !defined(DEBUG_ALPHA) && !defined(DEBUG_COEF)
+  // shared alpha 0: this layer adds nothing here ("over" with alpha 0 leaves the pixel as it is)
+  if (u_radSharedAlpha > 0.5 && r0.a <= 0.0) { o_color = vec4(0.0); return; }
+#endif
   vec3 n = normalize(v_normal);
   vec3 v = normalize(v_world - u_camPos);
+  HbTap pt = hb_tap(u_posAtlas, v_uv);
   float z[PIXEL_IN];
   for (int t = 0; t < (DIM_POS + 3) / 4; t++) {
-    vec4 q = hb_tile(u_posAtlas, u_posGrid, v_uv, t);
+    vec4 q = hb_tile(u_posAtlas, pt, t);
     for (int c = 0; c < 4; c++)
       if (4 * t + c < DIM_POS) z[4 * t + c] = q[c];
   }
@@ -40,9 +45,9 @@ void main() {
   z[DIM_POS + 3] = v.x; z[DIM_POS + 4] = v.y; z[DIM_POS + 5] = v.z;
   float coef[NUM_BASIS];
   hb_pixel_model(z, coef);
-  vec4 rgba = vec4(0.0);
-  for (int k = 0; k < NUM_BASIS; k++) rgba += coef[k] * hb_tile(u_radAtlas, u_radGrid, v_uv, k);
-  if (u_radSharedAlpha > 0.5) rgba.a = hb_tile(u_radAtlas, u_radGrid, v_uv, 0).a;
+  vec4 rgba = coef[0] * r0;
+  for (int k = 1; k < NUM_BASIS; k++) rgba += coef[k] * hb_tile(u_radAtlas, rt, k);
+  if (u_radSharedAlpha > 0.5) rgba.a = r0.a;
 #ifdef INNER_LAYER
   rgba.a = 1.0;
 #endif
