@@ -10,7 +10,8 @@
 #                                             # (or web_player/bench/out/gles_results)
 # HB_GLES_DUMPS="dirA dirB" times several dumps side by side (e.g. an older version of the shaders
 # dumped to another folder); HB_GLES_FRAMES frames per measurement (default 200);
-# HB_GLES_BUDGET_S stops starting new measurements after that many seconds (default 0: none).
+# HB_GLES_BUDGET_S stops starting new measurements after that many seconds (default 0: none);
+# HB_GLES_ONLY="variant dump/variant ..." times only those.
 # Needs: .gl/*.deb (EGL/GL loaders, see the device README), .whl/moderngl-5.13.0*, .whl/glcontext-3.1.0* (cp312).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -41,6 +42,6 @@ set -o pipefail
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,clocks.gr,clocks.max.gr --format=csv || true
   # shellcheck disable=SC2086  # DUMPS is a list of folders
   PYTHONUNBUFFERED=1 "${HB_PYTHON:-python3}" web_player/bench/gles_bench.py $DUMPS --sizes 512 1024 --alu \
-    --frames "${HB_GLES_FRAMES:-200}" --budget-s "${HB_GLES_BUDGET_S:-0}" --out "$RESULTS"
+    --frames "${HB_GLES_FRAMES:-200}" --budget-s "${HB_GLES_BUDGET_S:-0}" ${HB_GLES_ONLY:+--only $HB_GLES_ONLY} --out "$RESULTS"
 } 2>&1 | tee "$RESULTS/gles_bench.txt"
 echo "gles_bench: results in $RESULTS/gles_bench.json and gles_bench.txt"

@@ -4,6 +4,7 @@
  * with the player's own shaders, into bench/out/gles/:
  *   manifest.json        camera, uniforms of the frame, per-layer sizes and file names, variants
  *   *.vert / *.frag      the exact preprocessed GLSL ES 3.00 sources the player compiles
+ *                        (+ probe_* sources: the same with one part of the work removed)
  *   l<i>_*.bin.gz        vertex arrays, indices, morph texture (as uploaded by the player)
  *   l<i>_pos.* / _rad.*  the atlas images as stored in the bundle (PNG/WebP)
  * Default bundle: env HB_BUNDLE, else bench/out/default.glb (see bench/swiftshader.ts).
@@ -19,7 +20,7 @@ import { morphTextureData } from '../src/render/gpu_layer';
 import { computeFrame } from '../src/render/frame_state';
 import { pixelModelChunk } from '../src/render/pixel_program';
 import { preprocess } from '../src/render/shader_lib';
-import { meshDefines, shadeDefines, vertexDefines } from '../src/render/variants';
+import { CAPTURE_VARYINGS, captureDefines, meshDefines, shadeDefines, vertexDefines } from '../src/render/variants';
 import { REPO, ROOT } from '../test/browser/harness';
 
 const args = process.argv.slice(2);
@@ -50,9 +51,10 @@ const pixel = pixelModelChunk(av.pixelModel, 'models.pixel', { z: names[0] ?? 'z
 const T = av.layers[0].nTargets;
 const extra = { 'pixel_model.glsl': pixel.source };
 const write = (name: string, text: string) => writeFileSync(path.join(OUT, name), text);
+write('capture.vert', preprocess('avatar.vert', captureDefines(T, av.nBones)));
 write('avatar.vert', preprocess('avatar.vert', vertexDefines(T, av.nBones)));
 write('depth.frag', preprocess('depth.frag', vertexDefines(T, av.nBones)));
-type Variant = { inner: string; outer: string; theta: string; prepass?: boolean; vertex?: string };
+type Variant = { inner: string; outer: string; theta: string; prepass?: boolean; capture?: string };
 const variants: Record<string, Variant> = {};
 const shading = {
   neural_exact: { exactBilinear: true, thetaSource: 'ubo', debug: 'none' },
@@ -86,9 +88,9 @@ const noRad: [string, string][] = [['rgba += coef[k] * hb_tile(u_radAtlas, rt, k
 const hw = variants.neural_hw;
 variants.probe_hw_nomlp = { ...hw, inner: probe('probe_nomlp_inner.frag', hw.inner, noMlp), outer: probe('probe_nomlp_outer.frag', hw.outer, noMlp) };
 variants.probe_hw_norad = { ...hw, inner: probe('probe_norad_inner.frag', hw.inner, noRad), outer: probe('probe_norad_outer.frag', hw.outer, noRad) };
-const noMorphVs = probe('probe_nomorph.vert', 'avatar.vert', [['x += w * texelFetch(u_morphTex, ivec2(i & mask, i >> MORPH_TEX_SHIFT), 0).xyz;', 'x += w * 1e-6;']]);
-variants.probe_hw_nomorph = { ...hw, vertex: noMorphVs };
-variants.probe_mesh_nomorph = { ...variants.mesh, vertex: noMorphVs };
+const noMorphVs = probe('probe_nomorph.vert', 'capture.vert', [['x += w * texelFetch(u_morphTex, ivec2(i & mask, i >> MORPH_TEX_SHIFT), 0).xyz;', 'x += w * 1e-6;']]);
+variants.probe_hw_nomorph = { ...hw, capture: noMorphVs };
+variants.probe_mesh_nomorph = { ...variants.mesh, capture: noMorphVs };
 
 const bin = (name: string, a: ArrayBufferView) => {
   writeFileSync(path.join(OUT, name), gzipSync(Buffer.from(a.buffer, a.byteOffset, a.byteLength), { level: 6 }));
@@ -135,6 +137,9 @@ const manifest = {
   uniforms: { bones: Array.from(fs.bones), boneShift: Array.from(fs.boneShift), morphWeights: Array.from(fs.morphWeights), theta: Array.from(theta) },
   pixelStatements: pixel.statements,
   atlasLayout: 'array',
+  // capture pass (transform feedback of these varyings, interleaved), then the passes drawing
+  // the captured vertices with `vertex`
+  capture: { vertex: 'capture.vert', fragment: 'depth.frag', varyings: CAPTURE_VARYINGS },
   vertex: 'avatar.vert',
   depth: 'depth.frag',
   variants,

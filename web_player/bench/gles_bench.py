@@ -6,7 +6,8 @@ Each DUMP is a folder written by `npm run bench:dump` (the exact preprocessed GL
 sources the player compiles, the vertex arrays / morph texture / atlases it uploads, and one
 frame's uniforms); several dumps (e.g. of two versions of the shaders) are timed side by side,
 each variant named `<dump folder>/<variant>`. A frame is drawn the way `src/render/renderer.ts`
-draws it: per layer inner -> outer a fresh depth buffer, depth pre-pass, shading pass with depth
+draws it: a capture pass deforming each layer's vertices once (transform feedback; dumps
+that have one), then per layer inner -> outer a fresh depth buffer, depth pre-pass, shading pass with depth
 EQUAL, "over" blending, frontFace CW (variants with `"prepass": false`: one pass, depth LESS).
 The shaders are compiled as `#version 300 es` in a desktop GL 4.3+ context created through EGL
 by moderngl (ARB_ES3_compatibility accepts ES 3.00 shaders unchanged).
@@ -20,9 +21,10 @@ variant it reports separately:
   player_gpu_ms / player_cpu_ms   the same with every uniform re-sent before every draw, as the
               player does (CPU = Python/ctypes submit time per frame, no glFinish inside)
   wall_ms     wall-clock per frame of the player-style run, glFinish once at the end
-  passes      per layer: GPU time of the depth pre-pass and of the shading pass (medians of
-              GL_TIMESTAMP pairs around each draw) and the fragments each pass shaded
-              (GL_SAMPLES_PASSED)
+  passes      per layer: GPU time of the capture pass, the depth pre-pass and the shading pass
+              (medians of GL_TIMESTAMP pairs around each draw; the GPU overlaps consecutive
+              draws, so these attribute work only roughly: the differences between variants
+              are the reliable attribution) and the fragments each pass shaded (GL_SAMPLES_PASSED)
 It saves a montage of the 512 px images and the PSNR of every variant against the first dump's
 first variant (the same frame: a correctness check of optimised shaders).
 """
@@ -48,6 +50,7 @@ GL_TEXTURE0, GL_TEXTURE_2D, GL_TEXTURE_2D_ARRAY = 0x84C0, 0x0DE1, 0x8C1A
 GL_TIME_ELAPSED, GL_TIMESTAMP, GL_SAMPLES_PASSED = 0x88BF, 0x8E28, 0x8914
 GL_QUERY_RESULT, GL_UNIFORM_BUFFER, GL_FRAMEBUFFER = 0x8866, 0x8A11, 0x8D40
 GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ONE = 0x0302, 0x0303, 1
+GL_POINTS, GL_RASTERIZER_DISCARD, GL_TRANSFORM_FEEDBACK_BUFFER = 0x0000, 0x8C89, 0x8C8E
 
 
 def gl_projection(K: np.ndarray, width: int, height: int, near: float, far: float) -> np.ndarray:
@@ -73,7 +76,7 @@ class RawGL:
         "glBindBufferBase": ["u", "u", "u"], "glBufferSubData": ["u", "l", "l", "p"], "glBindBuffer": ["u", "u"],
         "glDrawElements": ["u", "i", "u", "p"], "glGenQueries": ["i", "p"], "glBeginQuery": ["u", "u"],
         "glEndQuery": ["u"], "glQueryCounter": ["u", "u"], "glGetQueryObjectui64v": ["u", "u", "p"],
-        "glFinish": [], "glFlush": [], "glViewport": ["i"] * 4, "glBindFramebuffer": ["u", "u"],
+        "glFinish": [], "glFlush": [], "glDrawArrays": ["u", "i", "i"], "glBeginTransformFeedback": ["u"], "glEndTransformFeedback": [], "glViewport": ["i"] * 4, "glBindFramebuffer": ["u", "u"],
     }
     TYPES = {"u": ctypes.c_uint, "i": ctypes.c_int, "f": ctypes.c_float, "b": ctypes.c_ubyte, "p": ctypes.c_void_p, "l": ctypes.c_ssize_t}
 
@@ -131,13 +134,24 @@ class Variant:
         self.theta_mode = v.get("theta", "ubo")
         self.prepass = v.get("prepass", True)
         self.vaos = {}
+        cap = m.get("capture")  # capture pass: the vertices deformed once per frame (transform feedback)
+        self.capture = None
+        if cap:
+            self.capture = scene.program((d / v.get("capture", cap["vertex"])).read_text(), (d / cap["fragment"]).read_text(), tuple(cap["varyings"]))
+            for li, L in enumerate(scene.layers):
+                present = [(b, f, n) for b, f, n in L["fmt"] if n in self.capture]
+                self.vaos[(id(self.capture), li)] = ctx.vertex_array(self.capture, present).glo
         for prog in (self.depth, self.inner, self.outer):
             for li, L in enumerate(scene.layers):
-                present = [(b, f, n) for b, f, n in L["fmt"] if n in prog]
+                fmt = L["draw_fmt"] if cap else L["fmt"]
+                present = [(b, f, n) for b, f, n in fmt if n in prog]
                 self.vaos[(id(prog), li)] = ctx.vertex_array(prog, present, index_buffer=L["ibo"], index_element_size=4).glo
-        for prog in (self.depth, self.inner, self.outer):
+        for prog in self.programs():
             if "HbTheta" in prog:
                 prog["HbTheta"].binding = 0
+
+    def programs(self) -> list:
+        return [p for p in (self.capture, self.depth, self.inner, self.outer) if p is not None]
 
     def uniform_ops(self, prog, L: dict, per_layer_only: bool = False) -> list:
         """The uniform and texture calls before a draw (what renderer.bindCommon sends);
@@ -215,6 +229,20 @@ class Variant:
             if samples is not None:
                 ops.append((gl.EndQuery, (GL_SAMPLES_PASSED,)))
 
+        if self.capture is not None:
+            ops.append((gl.Enable, (GL_RASTERIZER_DISCARD,)))
+            for li, L in enumerate(s.layers):
+                ops += [(gl.UseProgram, (self.capture.glo,)), (gl.BindVertexArray, (self.vaos[(id(self.capture), li)],))]
+                ops += self.uniform_ops(self.capture, L, per_layer_only=not player)
+                ops.append((gl.BindBufferBase, (GL_TRANSFORM_FEEDBACK_BUFFER, 0, L["deformed"].glo)))
+                if timestamps is not None:
+                    q0, q1 = (int(q) for q in s.gl.queries(2))
+                    timestamps.append((li, "capture", q0, q1))
+                    ops.append((gl.QueryCounter, (q0, GL_TIMESTAMP)))
+                ops += [(gl.BeginTransformFeedback, (GL_POINTS,)), (gl.DrawArrays, (GL_POINTS, 0, L["vertices"])), (gl.EndTransformFeedback, ())]
+                if timestamps is not None:
+                    ops.append((gl.QueryCounter, (q1, GL_TIMESTAMP)))
+            ops += [(gl.BindBufferBase, (GL_TRANSFORM_FEEDBACK_BUFFER, 0, 0)), (gl.Disable, (GL_RASTERIZER_DISCARD,))]
         for li, L in enumerate(s.layers):
             ops += [(gl.DepthMask, (1,)), (gl.Clear, (GL_DEPTH_BUFFER_BIT,))]
             if self.prepass:
@@ -230,7 +258,7 @@ class Variant:
 
     def set_static_uniforms(self) -> None:
         """Send the uniforms once (all layers share their values; textures are bound per draw)."""
-        for prog in (self.depth, self.inner, self.outer):
+        for prog in self.programs():
             self.scene.gl.UseProgram(prog.glo)
             for fn, a in self.uniform_ops(prog, self.scene.layers[0]):
                 fn(*a)
@@ -263,7 +291,8 @@ class Scene:
             ibo = ctx.buffer(load_bin(d, L["indices"], np.uint32).tobytes())
             morph = ctx.texture(tuple(L["morphSize"]), 4, load_bin(d, L["morph"], np.float32).tobytes(), dtype="f4")
             morph.filter = (moderngl.NEAREST, moderngl.NEAREST)
-            self._keep += [morph, ibo, *bufs.values()]
+            deformed = ctx.buffer(reserve=L["vertexCount"] * 24)  # capture pass output: world position, normal
+            self._keep += [morph, ibo, deformed, *bufs.values()]
 
             def tex(name, grid=None):
                 im = load_rgba(d, name)
@@ -279,7 +308,7 @@ class Scene:
                 return t.glo
 
             self.layers.append({
-                "count": L["indexCount"], "morph": morph.glo, "ibo": ibo,
+                "count": L["indexCount"], "vertices": L["vertexCount"], "morph": morph.glo, "ibo": ibo, "deformed": deformed,
                 "pos": tex(L["posAtlas"], L["posGrid"] if array_atlas else None),
                 "rad": tex(L["radAtlas"], L["radGrid"] if array_atlas else None),
                 "atlas_target": GL_TEXTURE_2D_ARRAY if array_atlas else GL_TEXTURE_2D,
@@ -288,13 +317,14 @@ class Scene:
                 "sharedAlpha": float(L.get("sharedAlpha", 0.0)),
                 "fmt": [(bufs["positions"], "3f", "a_position"), (bufs["normals"], "3f", "a_normal"), (bufs["uvs"], "2f", "a_uv"),
                         (bufs["joints"], "4u2", "a_joints"), (bufs["weights"], "4f", "a_weights")],
+                "draw_fmt": [(deformed, "3f 12x", "a_world"), (deformed, "12x 3f", "a_wnormal"), (bufs["uvs"], "2f", "a_uv")],
             })
         self.variants = {name: Variant(self, name, v) for name, v in m["variants"].items()}
 
-    def program(self, vs: str, fs: str):
-        key = (vs, fs)
+    def program(self, vs: str, fs: str, varyings: tuple = ()):
+        key = (vs, fs, varyings)
         if key not in self._progs:
-            self._progs[key] = self.ctx.program(vertex_shader=vs, fragment_shader=fs)
+            self._progs[key] = self.ctx.program(vertex_shader=vs, fragment_shader=fs, varyings=varyings)
         return self._progs[key]
 
     def set_view(self, size: int, fbo) -> None:
@@ -383,6 +413,7 @@ def measure(var: Variant, frames: int) -> dict:
         "fps_gpu": 1e3 / med if med > 0 else None, "batch_ms": float(batch), "cpu_submit_ms_static": cpu_static * 1e3,
         "player_gpu_ms": float(np.median(player_gpu)), "player_cpu_ms": float(np.median(cpu) * 1e3), "wall_ms": wall * 1e3,
         "sum_passes_ms": float(sum(r["gpu_ms"] for r in pass_rows)),
+        "capture_ms": float(sum(r["gpu_ms"] for r in pass_rows if r["pass"] == "capture")),
         "depth_ms": float(sum(r["gpu_ms"] for r in pass_rows if r["pass"] == "depth")),
         "shade_ms": float(sum(r["gpu_ms"] for r in pass_rows if r["pass"] == "shade")),
         "fragments_shaded": int(sum(r["fragments"] or 0 for r in pass_rows if r["pass"] == "shade")),
@@ -502,7 +533,7 @@ def main(argv=None) -> int:
                 r["psnr_vs_ref"] = psnr(img, ref) if ref is not None else None
                 results.append(r)
                 print(f"{W}x{H} {full:<34} GPU {r['gpu_ms']:7.3f} ms ({r['fps_gpu']:7.1f} FPS) batch {r['batch_ms']:7.3f}"
-                      f" | depth {r['depth_ms']:6.3f} shade {r['shade_ms']:6.3f} frags {r['fragments_shaded']:>8}"
+                      f" | capture {r['capture_ms']:6.3f} depth {r['depth_ms']:6.3f} shade {r['shade_ms']:6.3f} frags {r['fragments_shaded']:>8}"
                       f" | player GPU {r['player_gpu_ms']:7.3f} CPU {r['player_cpu_ms']:6.3f} wall {r['wall_ms']:7.3f}"
                       f" | PSNR {r['psnr_vs_ref'] if r['psnr_vs_ref'] is not None else float('nan'):6.2f}")
                 sys.stdout.flush()

@@ -18,7 +18,13 @@ import type { AtlasImage, AvatarLayer, DecodedImage } from '../loader/avatar';
 import { MORPH_TEX_SHIFT } from './variants';
 
 export interface GpuLayer {
+  /** The bundle's vertex attributes: the capture pass (drawArrays POINTS, transform feedback). */
   vao: WebGLVertexArrayObject;
+  /** The captured vertices (a_world, a_wnormal) + a_uv + indices: depth and shading passes. */
+  drawVao: WebGLVertexArrayObject;
+  /** Transform-feedback target: vertexCount x (world position, world normal), float32. */
+  deformed: WebGLBuffer;
+  vertexCount: number;
   buffers: WebGLBuffer[];
   indexCount: number;
   morphTex: WebGLTexture;
@@ -104,6 +110,26 @@ export function uploadLayer(gl: WebGL2RenderingContext, L: AvatarLayer, baseColo
   bytes += L.indices.byteLength;
   gl.bindVertexArray(null);
 
+  // the deformed vertices of this frame (capture pass, transform feedback): world position and
+  // normal interleaved; the depth and shading passes draw them (drawVao) with the same indices
+  const deformed = gl.createBuffer()!;
+  gl.bindBuffer(gl.ARRAY_BUFFER, deformed);
+  gl.bufferData(gl.ARRAY_BUFFER, L.vertexCount * 24, gl.DYNAMIC_COPY);
+  buffers.push(deformed);
+  bytes += L.vertexCount * 24;
+  const drawVao = gl.createVertexArray()!;
+  gl.bindVertexArray(drawVao);
+  gl.enableVertexAttribArray(5);
+  gl.vertexAttribPointer(5, 3, gl.FLOAT, false, 24, 0);
+  gl.enableVertexAttribArray(6);
+  gl.vertexAttribPointer(6, 3, gl.FLOAT, false, 24, 12);
+  gl.bindBuffer(gl.ARRAY_BUFFER, buffers[2]);
+  gl.enableVertexAttribArray(2);
+  gl.vertexAttribPointer(2, 2, gl.FLOAT, false, 0, 0);
+  gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, ib);
+  gl.bindVertexArray(null);
+  gl.bindBuffer(gl.ARRAY_BUFFER, null);
+
   // morph deltas: texel (v * T + t) of a (2^SHIFT x rows) RGBA32F texture
   const { data, width: W, rows } = morphTextureData(L);
   const morphTex = gl.createTexture()!;
@@ -115,6 +141,9 @@ export function uploadLayer(gl: WebGL2RenderingContext, L: AvatarLayer, baseColo
   bytes += data.byteLength;
   return {
     vao,
+    drawVao,
+    deformed,
+    vertexCount: L.vertexCount,
     buffers,
     indexCount: L.indices.length,
     morphTex,
@@ -128,6 +157,7 @@ export function uploadLayer(gl: WebGL2RenderingContext, L: AvatarLayer, baseColo
 
 export function disposeLayer(gl: WebGL2RenderingContext, g: GpuLayer): void {
   gl.deleteVertexArray(g.vao);
+  gl.deleteVertexArray(g.drawVao);
   for (const b of g.buffers) gl.deleteBuffer(b);
   for (const t of [g.morphTex, g.posAtlas, g.radAtlas, g.baseColor]) if (t) gl.deleteTexture(t);
 }

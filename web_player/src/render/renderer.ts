@@ -1,8 +1,9 @@
 /**
- * Draws a loaded avatar with WebGL2 exactly as bake/baked_render.py composites it:
- * layers inner -> outer, per layer a fresh depth buffer, a depth-only pre-pass then the shading
- * pass on the nearest front-facing fragment (depth EQUAL), "over" blending with straight alpha,
- * layer 0 opaque, background colour underneath.
+ * Draws a loaded avatar with WebGL2 exactly as bake/baked_render.py composites it: a capture
+ * pass deforms every layer's vertices once (transform feedback), then layers inner -> outer, per
+ * layer a fresh depth buffer, a depth-only pre-pass then the shading pass on the nearest
+ * front-facing fragment (depth EQUAL), "over" blending with straight alpha, layer 0 opaque,
+ * background colour underneath.
  *
  * Clip space follows conventions.ts: NDC y grows DOWN the image, so triangles that are
  * counter-clockwise as seen by the camera are clockwise in GL window space (frontFace CW).
@@ -10,7 +11,7 @@
 import { glProjection, invertRigid, type Mat3, type Mat4 } from '../conventions';
 import type { FrameJoints } from '../flame';
 import { computeFrame } from './frame_state';
-import { meshDefines, shadeDefines, vertexDefines } from './variants';
+import { CAPTURE_VARYINGS, captureDefines, meshDefines, shadeDefines, vertexDefines } from './variants';
 import type { Avatar } from '../loader/avatar';
 import { OnnxRunner } from '../onnx/interpret';
 import { disposeLayer, uploadLayer, type GpuLayer } from './gpu_layer';
@@ -49,12 +50,15 @@ export function isSoftwareRenderer(gl: WebGL2RenderingContext): boolean {
   return /swiftshader|llvmpipe|software/i.test(name);
 }
 
-export function defaultRenderState(avatar: Avatar, _gl?: WebGL2RenderingContext): RenderState {
+export function defaultRenderState(avatar: Avatar, gl?: WebGL2RenderingContext): RenderState {
   return {
     layers: avatar.layers.map(() => true),
     debug: 'none',
     mode: 'neural',
-    exactBilinear: true,
+    // float32 weights where hardware filtering is coarse (SwiftShader, the parity tests); on a GPU
+    // the hardware weights (8 fractional bits) land 70 dB from the float32 result and the frame
+    // takes 0.56x the time (H100, docs/results/gpu_gles_bench.txt)
+    exactBilinear: gl ? isSoftwareRenderer(gl) : true,
     // measured in SwiftShader (bench/swiftshader.ts): UBO and texture within noise of each other
     thetaSource: 'ubo',
     depthPrepass: true,
@@ -82,6 +86,7 @@ export class AvatarRenderer {
   readonly pixel: PixelChunk;
   readonly frameRunner: OnnxRunner;
   private readonly thetaUbo: WebGLBuffer;
+  private readonly capture: WebGLTransformFeedback;
   private readonly thetaTex: WebGLTexture;
   private bones: Float32Array;
   private shift: Float32Array;
@@ -115,6 +120,7 @@ export class AvatarRenderer {
     this.thetaUbo = gl.createBuffer()!;
     gl.bindBuffer(gl.UNIFORM_BUFFER, this.thetaUbo);
     gl.bufferData(gl.UNIFORM_BUFFER, this.theta.byteLength, gl.DYNAMIC_DRAW);
+    this.capture = gl.createTransformFeedback()!;
     this.thetaTex = gl.createTexture()!;
     gl.bindTexture(gl.TEXTURE_2D, this.thetaTex);
     gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA32F, vec4s, 1, 0, gl.RGBA, gl.FLOAT, this.theta);
@@ -158,10 +164,16 @@ export class AvatarRenderer {
     return shadeDefines(this.avatar.spec, this.nTargets, this.avatar.nBones, state, inner);
   }
 
+  /** The capture pass: deforms every vertex once per frame into the layer's `deformed` buffer. */
+  private captureProgram(): WebGLProgram {
+    return this.cache.program('avatar.vert', 'depth.frag', captureDefines(this.nTargets, this.avatar.nBones), {}, CAPTURE_VARYINGS).program;
+  }
+
   /** The exact preprocessed sources the GPU compiles for `state` (native harness, debugging). */
-  shaderSources(state: RenderState): { vertex: string; depth: string; shadeInner: string; shadeOuter: string } {
+  shaderSources(state: RenderState): { capture: string; vertex: string; depth: string; shadeInner: string; shadeOuter: string } {
     const extra = { 'pixel_model.glsl': this.pixel.source };
     return {
+      capture: this.cache.program('avatar.vert', 'depth.frag', captureDefines(this.nTargets, this.avatar.nBones), {}, CAPTURE_VARYINGS).vs,
       vertex: this.cache.program('avatar.vert', 'depth.frag', this.vertexDefines()).vs,
       depth: this.cache.program('avatar.vert', 'depth.frag', this.vertexDefines()).fs,
       shadeInner: this.cache.program('avatar.vert', 'shade.frag', this.shadeDefines(state, true), extra).fs,
@@ -192,6 +204,7 @@ export class AvatarRenderer {
 
   /** Compile every program `state` needs now (so the first frame does not stall). */
   warmUp(state: RenderState): void {
+    this.captureProgram();
     this.programFor(state, true, true);
     this.programFor(state, true, false);
     if (this.layers.length > 1) this.programFor(state, false, false);
@@ -263,12 +276,29 @@ export class AvatarRenderer {
     gl.cullFace(gl.BACK);
     gl.frontFace(gl.CW);
     gl.blendFuncSeparate(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA, gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
+    // capture pass: morph targets + skinning once per vertex (not once per pass), recorded by
+    // transform feedback; the passes below draw the recorded vertices
+    const capture = this.captureProgram();
+    gl.enable(gl.RASTERIZER_DISCARD);
+    gl.bindTransformFeedback(gl.TRANSFORM_FEEDBACK, this.capture);
+    this.layers.forEach((L, i) => {
+      if (!state.layers[i]) return;
+      this.bindCommon(capture, L, VP, camPos, state);
+      gl.bindVertexArray(L.vao);
+      gl.bindBufferBase(gl.TRANSFORM_FEEDBACK_BUFFER, 0, L.deformed);
+      gl.beginTransformFeedback(gl.POINTS);
+      gl.drawArrays(gl.POINTS, 0, L.vertexCount);
+      gl.endTransformFeedback();
+    });
+    gl.bindBufferBase(gl.TRANSFORM_FEEDBACK_BUFFER, 0, null);
+    gl.bindTransformFeedback(gl.TRANSFORM_FEEDBACK, null);
+    gl.disable(gl.RASTERIZER_DISCARD);
     this.layers.forEach((L, i) => {
       if (!state.layers[i]) return;
       const inner = i === 0;
       gl.depthMask(true);
       gl.clear(gl.DEPTH_BUFFER_BIT);
-      gl.bindVertexArray(L.vao);
+      gl.bindVertexArray(L.drawVao);
       if (state.depthPrepass) {
         this.bindCommon(this.programFor(state, inner, true), L, VP, camPos, state);
         gl.colorMask(false, false, false, false);
@@ -293,6 +323,7 @@ export class AvatarRenderer {
   dispose(): void {
     for (const L of this.layers) disposeLayer(this.gl, L);
     this.gl.deleteBuffer(this.thetaUbo);
+    this.gl.deleteTransformFeedback(this.capture);
     this.gl.deleteTexture(this.thetaTex);
     this.cache.dispose();
   }

@@ -60,11 +60,14 @@ export class ShaderCache {
     return s;
   }
 
-  /** Program for (vertex, fragment) chunk names under `defines` (+ generated chunks). */
-  program(vert: string, frag: string, defines: Defines, extra: Record<string, string> = {}): { program: WebGLProgram; vs: string; fs: string } {
+  /**
+   * Program for (vertex, fragment) chunk names under `defines` (+ generated chunks); with
+   * `varyings`, those outputs are recorded by transform feedback (interleaved).
+   */
+  program(vert: string, frag: string, defines: Defines, extra: Record<string, string> = {}, varyings: string[] = []): { program: WebGLProgram; vs: string; fs: string } {
     const vs = preprocess(vert, defines, extra);
     const fs = preprocess(frag, defines, extra);
-    const key = `${vs}\u0000${fs}`;
+    const key = `${vs}\u0000${fs}\u0000${varyings.join(',')}`;
     let p = this.programs.get(key);
     if (!p) {
       const t0 = performance.now();
@@ -77,6 +80,9 @@ export class ShaderCache {
       gl.bindAttribLocation(p, 2, 'a_uv');
       gl.bindAttribLocation(p, 3, 'a_joints');
       gl.bindAttribLocation(p, 4, 'a_weights');
+      gl.bindAttribLocation(p, 5, 'a_world');
+      gl.bindAttribLocation(p, 6, 'a_wnormal');
+      if (varyings.length) gl.transformFeedbackVaryings(p, varyings, gl.INTERLEAVED_ATTRIBS);
       gl.linkProgram(p);
       if (!gl.getProgramParameter(p, gl.LINK_STATUS)) throw new Error(`shader link failed (${vert} + ${frag}): ${gl.getProgramInfoLog(p)}`);
       this.compileMs += performance.now() - t0;

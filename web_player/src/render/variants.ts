@@ -10,8 +10,17 @@ export interface VariantOptions {
   debug: 'none' | 'normals' | 'uv' | 'alpha' | 'coef';
 }
 
-export function vertexDefines(nTargets: number, nBones: number): Defines {
+/** The capture pass (avatar.vert deforms; transform feedback records v_world, v_normal). */
+export function captureDefines(nTargets: number, nBones: number): Defines {
   return { N_TARGETS: nTargets, N_BONES: nBones, MORPH_TEX_SHIFT };
+}
+
+/** The varyings the capture pass records, interleaved (a_world, a_wnormal of the later passes). */
+export const CAPTURE_VARYINGS = ['v_world', 'v_normal'];
+
+/** The depth pre-pass and the shading passes: vertices already deformed by the capture pass. */
+export function vertexDefines(nTargets: number, nBones: number): Defines {
+  return { ...captureDefines(nTargets, nBones), PREDEFORMED: true };
 }
 
 export function shadeDefines(spec: ShadingSpec, nTargets: number, nBones: number, o: VariantOptions, inner: boolean): Defines {
