@@ -12,7 +12,10 @@
   whose nearest canonical vertex is within `prior_dist2`;
 * eikonal: |grad s| = 1 at random canonical points (keeps level spacing meaningful);
 * deformation residual L2 (optional);
-* outer alpha: L1 on the outer layers' hit alphas (the opaque layer draws what it can).
+* outer alpha: L1 on the outer layers' hit alphas (the opaque layer draws what it can);
+* surface: one-sided, the morphable model's canonical vertices must lie on or inside the
+  innermost (opaque) level: without it the level loss at hard silhouettes and the eikonal term
+  push the opaque layer ~0.1 inside the head and the outer layers paint the face.
 """
 
 from __future__ import annotations
@@ -54,11 +57,13 @@ def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tens
     losses["prior"] = 1000.0 * out["prior_expr"] + 1000.0 * out["prior_pose"] + 0.1 * out["prior_skin"]
     losses["eikonal"] = out["eikonal"]
     losses["residual"] = out["deform_residual"]
+    losses["surface"] = out.get("surface", rgb.sum() * 0.0)
     outer = out.get("outer_alpha")
     losses["outer_alpha"] = outer.float().mean() if outer is not None and outer.numel() else rgb.sum() * 0.0
     losses["total"] = (tcfg.w_rgb * losses["rgb"] + tcfg.w_alpha * losses["alpha"] + tcfg.w_level * losses["level"]
                        + tcfg.w_prior * losses["prior"] + tcfg.w_eikonal * losses["eikonal"]
-                       + tcfg.w_residual * losses["residual"] + tcfg.w_outer_alpha * losses["outer_alpha"])
+                       + tcfg.w_residual * losses["residual"] + tcfg.w_outer_alpha * losses["outer_alpha"]
+                       + tcfg.w_surface * losses["surface"])
     with torch.no_grad():
         losses["psnr"] = psnr_from_mse(diff.detach().pow(2).mean())
     return losses

@@ -193,6 +193,9 @@ class AvatarModel(nn.Module):
             gap = gap.clamp(max=0.0)
         res["eikonal"] = gap.pow(2).mean()
         res["deform_residual"] = self.deform_field.residual_l2()
+        # the model's surface lies on or inside the opaque layer (one-sided: hair may lie outside)
+        s_v = self.manifold_field(self.canonical_vertices[self.init_vertex_ids])
+        res["surface"] = (s_v - self.levels[0]).clamp_min(0.0).mean()
         return res
 
 

@@ -140,6 +140,9 @@ class TrainConfig:
     """Squared distance (world units^2) to the nearest vertex under which the prior applies."""
     w_eikonal: float = 0.01
     """Weight of the eikonal term keeping the manifold SDF-like."""
+    w_surface: float = 1.0
+    """Weight of the one-sided surface term: mean max(0, s(v) - innermost level) over (evenly
+    subsampled) canonical model vertices v, keeping the opaque layer on or outside the model."""
     eikonal_mode: str = "two_sided"
     """`two_sided`: |grad s| = 1 (level spacing fixed everywhere); `lower`: only |grad s| >= 1, so
     the layers may pack together where the data wants (hard silhouettes) but never flatten."""

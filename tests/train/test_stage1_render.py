@@ -174,3 +174,31 @@ def test_outer_layers_start_transparent_and_outer_alpha_loss_penalises_them(mode
     w = model.cfg.train.w_outer_alpha
     assert w > 0
     assert float(painted["total"] - clear["total"]) == pytest.approx(0.6 * w, rel=1e-5)
+
+
+def _regularisers(model):
+    n_lv = model.levels.shape[0]
+    no_hits = {"hit": torch.zeros(1, 1, n_lv, dtype=torch.bool), "x_c": torch.zeros(1, 1, n_lv, 3)}
+    return model.regularisers(no_hits, torch.zeros(1, 1), model.canonical_vertices[:8], prior_max=16, prior_dist2=0.002)
+
+
+def test_surface_term_is_one_sided_on_the_opaque_level(model):
+    """`surface` charges model vertices outside the innermost level, never those inside it."""
+    ids = model.init_vertex_ids
+    s_v = model.manifold_field(model.canonical_vertices[ids]).detach()
+    out = _regularisers(model)
+    expect = (s_v - model.levels[0]).clamp_min(0).mean()
+    torch.testing.assert_close(out["surface"].detach(), expect)
+    saved = model.levels.clone()
+    try:
+        model.levels.fill_(float(s_v.max()) + 0.01)  # every vertex inside the opaque level
+        out = _regularisers(model)
+        assert float(out["surface"]) == 0.0
+        model.levels.fill_(float(s_v.min()) - 0.05)  # every vertex outside: all charged, gradient pulls s down
+        out = _regularisers(model)
+        assert float(out["surface"]) > 0.04
+        out["surface"].backward()
+        assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in model.manifold_field.parameters())
+    finally:
+        model.levels.copy_(saved)
+        model.zero_grad(set_to_none=True)
