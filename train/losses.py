@@ -37,7 +37,8 @@ def psnr_from_mse(mse: Tensor) -> Tensor:
 
 
 def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tensor, levels: Tensor, tcfg) -> dict[str, Tensor]:
-    """out: model outputs (rgb (B,R,3), alpha (B,R), s_min (B,R), has_valid (B,R), regularisers);
+    """out: model outputs (rgb (B,R,3), alpha (B,R), s_min (B,R), has_valid (B,R), outer_alpha
+    (B,R,L-1), regularisers incl. surface);
     target_rgb (B,R,3) over the background; target_mask (B,R) soft coverage in [0,1]."""
     rgb, alpha = out["rgb"].float(), out["alpha"].float()
     diff = rgb - target_rgb
@@ -57,9 +58,9 @@ def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tens
     losses["prior"] = 1000.0 * out["prior_expr"] + 1000.0 * out["prior_pose"] + 0.1 * out["prior_skin"]
     losses["eikonal"] = out["eikonal"]
     losses["residual"] = out["deform_residual"]
-    losses["surface"] = out.get("surface", rgb.sum() * 0.0)
-    outer = out.get("outer_alpha")
-    losses["outer_alpha"] = outer.float().mean() if outer is not None and outer.numel() else rgb.sum() * 0.0
+    losses["surface"] = out["surface"]
+    outer = out["outer_alpha"].float()  # (B, R, L-1): empty with a single level
+    losses["outer_alpha"] = outer.sum() / max(outer.numel(), 1)
     losses["total"] = (tcfg.w_rgb * losses["rgb"] + tcfg.w_alpha * losses["alpha"] + tcfg.w_level * losses["level"]
                        + tcfg.w_prior * losses["prior"] + tcfg.w_eikonal * losses["eikonal"]
                        + tcfg.w_residual * losses["residual"] + tcfg.w_outer_alpha * losses["outer_alpha"]

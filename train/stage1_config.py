@@ -48,11 +48,11 @@ class ModelConfig:
     grid_channels: int = 4
     """Feature channels per grid level."""
     mlp_hidden: int = 64
+    """Width of the tiny MLPs decoding grid features."""
     alpha_init: float = 0.01
     """Initial alpha of every layer's radiance. Seven outer layers at 0.12 each (the old init)
     already cover 59% of the face, and training then paints the face with the outer layers
     (misregistered at novel poses); start them nearly transparent instead."""
-    """Width of the tiny MLPs decoding grid features."""
     ray_samples: int = 32
     """Samples per ray (within the frame's bounding sphere of the deformed morphable model)."""
     bound_margin: float = 0.2

@@ -165,7 +165,7 @@ def test_outer_layers_start_transparent_and_outer_alpha_loss_penalises_them(mode
     base = {"rgb": torch.full((1, r, 3), 0.5), "alpha": torch.ones(1, r), "s_min": torch.zeros(1, r),
             "has_valid": torch.zeros(1, r, dtype=torch.bool), "prior_expr": torch.tensor(0.0),
             "prior_pose": torch.tensor(0.0), "prior_skin": torch.tensor(0.0), "eikonal": torch.tensor(0.0),
-            "deform_residual": torch.tensor(0.0)}
+            "deform_residual": torch.tensor(0.0), "surface": torch.tensor(0.0)}
     tgt = torch.full((1, r, 3), 0.5), torch.ones(1, r)
     clear = compute_losses({**base, "outer_alpha": torch.zeros(1, r, n_lv - 1)}, *tgt, model.levels, model.cfg.train)
     painted = compute_losses({**base, "outer_alpha": torch.full((1, r, n_lv - 1), 0.6)}, *tgt, model.levels,
