@@ -31,6 +31,11 @@ class ExportConfig:
     morph_drop: float = 2e-3
     """Pose-corrective targets whose largest delta over all layers is below this (model units)
     are left out with their animation weights (0 keeps all)."""
+    morph_tolerance: float = 1e-4
+    """Largest vertex error (model units) each int8 morph target may add in the bundle's
+    animations: a target whose animation weights stay small gets a coarser step (a larger
+    scale), which costs nothing visible and compresses far better; 0 = every target spans its
+    own full int8 range."""
     meshopt: bool = True
     """Compress vertex attributes, indices and morph targets with EXT_meshopt_compression."""
     base_colour_size: int = 256
@@ -55,6 +60,8 @@ class ExportConfig:
             raise ValueError(f"export.morph_bits must be 8 or 16; got {self.morph_bits}")
         if self.morph_drop < 0:
             raise ValueError(f"export.morph_drop must be >= 0; got {self.morph_drop}")
+        if self.morph_tolerance < 0:
+            raise ValueError(f"export.morph_tolerance must be >= 0; got {self.morph_tolerance}")
         if self.morph_epsilon < 0:
             raise ValueError(f"export.morph_epsilon must be >= 0; got {self.morph_epsilon}")
         if self.base_colour_size < 0:

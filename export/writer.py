@@ -182,9 +182,12 @@ class _Writer:
 
         A pose target is left out when its largest delta over all layers is below
         `morph_drop`. With quantisation every target is stored as normalised integers of its
-        own range: scale_t = max |delta_t| over all layers (one scale per target, shared by the
-        layers, so one weights accessor drives every mesh); the animations' morph weights are
-        multiplied by scale_t, so any viewer reproduces delta_t * weight_t."""
+        own scale (one scale per target, shared by the layers, so one weights accessor drives
+        every mesh); the animations' morph weights are multiplied by scale_t, so any viewer
+        reproduces delta_t * weight_t. scale_t = max(peak_t, 2 * top * morph_tolerance / wmax_t)
+        with peak_t the largest |delta_t| over all layers, wmax_t the largest |weight_t| in the
+        bundle's animations and top = 127 (int8) or 32767: a half integer step times wmax_t
+        stays within morph_tolerance, so rarely or weakly used targets get coarse steps."""
         art, cfg = self.art, self.cfg
         T = art.n_exp + 36
         peak = np.zeros(T)
@@ -195,12 +198,29 @@ class _Writer:
         self.pose_kept = [p for p in range(36) if cfg.morph_drop <= 0 or peak[art.n_exp + p] >= cfg.morph_drop]
         self.dropped = {f"pose_{p:02d}": float(peak[art.n_exp + p]) for p in range(36) if p not in self.pose_kept}
         cols = list(range(art.n_exp)) + [art.n_exp + p for p in self.pose_kept]
-        if cfg.quantize:
-            sc = peak[cols].astype(np.float32).astype(np.float64)
-            self.scales = np.where(sc > 0, sc, 1.0)
-        else:
-            self.scales = None
         self.weight_cols = cols
+        if not cfg.quantize:
+            self.scales = None
+            return
+        sc = peak[cols]
+        wmax = self.animation_weight_peaks()[cols]
+        if cfg.morph_tolerance > 0:
+            top = 127.0 if cfg.morph_bits == 8 else 32767.0
+            coarse = np.where(wmax > 0, 2.0 * top * cfg.morph_tolerance / np.maximum(wmax, 1e-30), 0.0)
+            sc = np.maximum(sc, np.where(sc > 0, coarse, 0.0))
+        sc = sc.astype(np.float32).astype(np.float64)
+        self.scales = np.where(sc > 0, sc, 1.0)
+
+    def animation_weight_peaks(self) -> np.ndarray:
+        """(n_exp + 36,) largest |expression coefficient| and |pose feature| over all sequences."""
+        art = self.art
+        out = np.zeros(art.n_exp + 36)
+        for seq in art.sequences.values():
+            expr = np.asarray(seq["expression"], np.float64)[:, : art.n_exp]
+            pf = skinning.pose_feature(np.asarray(seq["pose"], np.float64))
+            if expr.ndim == 2 and expr.shape[1] == art.n_exp and len(expr):
+                out = np.maximum(out, np.abs(np.concatenate([expr, pf], axis=1)).max(axis=0))
+        return out
 
     def _target(self, d: np.ndarray, t: int) -> int:
         d = self._zeroed(d)

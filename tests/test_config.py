@@ -45,3 +45,12 @@ def test_overrides(tmp_path):
 def test_missing_file():
     with pytest.raises(ConfigError, match="config file not found"):
         load_config("configs/does_not_exist.yaml")
+
+
+def test_exponent_without_dot_is_a_number(tmp_path):
+    """PyYAML reads 5e-4 as a string (YAML 1.1 wants a dot); float fields still take it, other
+    strings still fail."""
+    cfg = load_config("configs/tiny.yaml", ["export.morph_tolerance=5e-4", "train.lr=1E-3"])
+    assert cfg.export.morph_tolerance == 5e-4 and cfg.train.lr == 1e-3
+    with pytest.raises(ConfigError, match=r"config\.train\.lr must be a number; got '5e-4x'"):
+        load_config("configs/tiny.yaml", ["train.lr=5e-4x"])

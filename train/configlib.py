@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tempfile
 import types
 import typing
@@ -17,6 +18,10 @@ from pathlib import Path
 from typing import Any, Union
 
 import yaml
+
+
+# numbers like 5e-4 or 1E+3 that YAML 1.1 (PyYAML) leaves as strings because they lack a dot
+_YAML11_EXPONENT = re.compile(r"[-+]?[0-9]+[eE][-+]?[0-9]+")
 
 
 class ConfigError(ValueError):
@@ -75,6 +80,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             raise ConfigError(f"{where} must be true or false; got {value!r}")
         return value
     if tp is float:
+        if isinstance(value, str) and _YAML11_EXPONENT.fullmatch(value.strip()):
+            value = float(value)  # YAML 1.1 (PyYAML) reads 5e-4 as a string: accept it as the number it is
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where} must be a number; got {value!r}")
         return float(value)

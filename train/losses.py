@@ -38,7 +38,7 @@ def psnr_from_mse(mse: Tensor) -> Tensor:
 
 def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tensor, levels: Tensor, tcfg) -> dict[str, Tensor]:
     """out: model outputs (rgb (B,R,3), alpha (B,R), s_min (B,R), has_valid (B,R), outer_alpha
-    (B,R,L-1), regularisers incl. surface);
+    (B,R,L-1), basis_spread, regularisers incl. surface);
     target_rgb (B,R,3) over the background; target_mask (B,R) soft coverage in [0,1]."""
     rgb, alpha = out["rgb"].float(), out["alpha"].float()
     diff = rgb - target_rgb
@@ -61,10 +61,11 @@ def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tens
     losses["surface"] = out["surface"]
     outer = out["outer_alpha"].float()  # (B, R, L-1): empty with a single level
     losses["outer_alpha"] = outer.sum() / max(outer.numel(), 1)
+    losses["basis_spread"] = out["basis_spread"]
     losses["total"] = (tcfg.w_rgb * losses["rgb"] + tcfg.w_alpha * losses["alpha"] + tcfg.w_level * losses["level"]
                        + tcfg.w_prior * losses["prior"] + tcfg.w_eikonal * losses["eikonal"]
                        + tcfg.w_residual * losses["residual"] + tcfg.w_outer_alpha * losses["outer_alpha"]
-                       + tcfg.w_surface * losses["surface"])
+                       + tcfg.w_surface * losses["surface"] + tcfg.w_basis_spread * losses["basis_spread"])
     with torch.no_grad():
         losses["psnr"] = psnr_from_mse(diff.detach().pow(2).mean())
     return losses

@@ -155,6 +155,11 @@ class TrainConfig:
     explain is drawn by it, and the outer layers stay for what needs translucency (hair, soft
     edges). Without it they learn to paint the face in a view-specific way."""
 
+    w_basis_spread: float = 0.0
+    """Weight of the spread of the K radiance bases about their mean at the layer hits (mean
+    squared RGB distance): bases the training views never select otherwise keep arbitrary
+    colours, which novel views and normals then pick (coloured blotches on test frames)."""
+
     def validate(self) -> None:
         for name in ("iterations", "batch_images", "rays_per_image", "checkpoint_every", "log_every",
                      "preview_every", "preview_res"):

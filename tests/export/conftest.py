@@ -60,11 +60,12 @@ def _check_validator(*paths) -> None:
 
 @pytest.fixture(scope="session")
 def lossless_bundle(small_artifact, tmp_path_factory):
-    """The same avatar with lossless textures (WebP lossless radiance and position features):
-    isolates geometry/MLP storage."""
+    """The same avatar with lossless textures (WebP lossless radiance and position features) and
+    every morph target over its own full int8 range (morph_tolerance 0): isolates geometry/MLP
+    storage."""
     from export.config import ExportConfig
     from export.writer import export_glb
 
     path = tmp_path_factory.mktemp("bundle") / "lossless.glb"
-    export_glb(small_artifact, path, ExportConfig(lossless_radiance=True, position_quality=0, alpha_quality=100), progress=False)
+    export_glb(small_artifact, path, ExportConfig(lossless_radiance=True, position_quality=0, alpha_quality=100, morph_tolerance=0), progress=False)
     return path

@@ -3,6 +3,8 @@ level-set gradients, compositing, checkpoints."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -165,7 +167,7 @@ def test_outer_layers_start_transparent_and_outer_alpha_loss_penalises_them(mode
     base = {"rgb": torch.full((1, r, 3), 0.5), "alpha": torch.ones(1, r), "s_min": torch.zeros(1, r),
             "has_valid": torch.zeros(1, r, dtype=torch.bool), "prior_expr": torch.tensor(0.0),
             "prior_pose": torch.tensor(0.0), "prior_skin": torch.tensor(0.0), "eikonal": torch.tensor(0.0),
-            "deform_residual": torch.tensor(0.0), "surface": torch.tensor(0.0)}
+            "deform_residual": torch.tensor(0.0), "surface": torch.tensor(0.0), "basis_spread": torch.tensor(0.0)}
     tgt = torch.full((1, r, 3), 0.5), torch.ones(1, r)
     clear = compute_losses({**base, "outer_alpha": torch.zeros(1, r, n_lv - 1)}, *tgt, model.levels, model.cfg.train)
     painted = compute_losses({**base, "outer_alpha": torch.full((1, r, n_lv - 1), 0.6)}, *tgt, model.levels,
@@ -174,6 +176,38 @@ def test_outer_layers_start_transparent_and_outer_alpha_loss_penalises_them(mode
     w = model.cfg.train.w_outer_alpha
     assert w > 0
     assert float(painted["total"] - clear["total"]) == pytest.approx(0.6 * w, rel=1e-5)
+
+
+def test_basis_spread_is_the_bases_variance_at_hits(model):
+    """render_rays reports the mean squared distance of the K RGB bases from their mean over the
+    hits, and w_basis_spread charges it (pulling the unused bases towards the used colour)."""
+    from train.losses import compute_losses
+
+    from train.conventions import pixel_rays
+    from train.render.renderer import render_rays
+
+    e, p = _frame(model, 3)
+    K = torch.tensor([[[-192.0, 0, 32], [0, 192.0, 32], [0, 0, 1]]])
+    c2w = torch.eye(4)[None]
+    c2w[0, 2, 3] = 4.0
+    uv = torch.stack(torch.meshgrid(torch.arange(16, 48, 4) + 0.5, torch.arange(16, 48, 4) + 0.5, indexing="xy"), -1)
+    o, d = pixel_rays(K, c2w, uv.reshape(1, -1, 2))
+    model.zero_grad()
+    out = render_rays(model, o, d, e, p, differentiable=True)
+    hit = out["hit"]
+    assert bool(hit.any())
+    _, bases, _ = model.radiance(out["x_c"][hit])
+    expect = (bases - bases.mean(-2, keepdim=True)).pow(2).sum(-1).mean(-1).mean()
+    torch.testing.assert_close(out["basis_spread"], expect, rtol=1e-4, atol=1e-7)
+    zero = torch.tensor(0.0)
+    out.update(prior_expr=zero, prior_pose=zero, prior_skin=zero, eikonal=zero, deform_residual=zero, surface=zero)
+    cfg = dataclasses.replace(model.cfg.train, w_basis_spread=0.5)
+    tgt = torch.full_like(out["rgb"], 0.5), torch.ones_like(out["alpha"])
+    losses = compute_losses(out, *tgt, model.levels, cfg)
+    losses0 = compute_losses(out, *tgt, model.levels, dataclasses.replace(cfg, w_basis_spread=0.0))
+    torch.testing.assert_close(losses["total"] - losses0["total"], 0.5 * out["basis_spread"])
+    out["basis_spread"].backward()
+    assert any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in model.radiance_field.parameters())
 
 
 def _regularisers(model):

@@ -28,7 +28,8 @@ def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, j
 
     Returns rgb (B, R, 3), alpha (B, R), hit (B, R, L), x_c (B, R, L, 3) canonical hits,
     s_min (B, R) (differentiable when `differentiable`), has_valid (B, R), depth (B, R),
-    outer_alpha (B, R, L-1) (alpha of the outer layers' hits, 0 where missed).
+    outer_alpha (B, R, L-1) (alpha of the outer layers' hits, 0 where missed), basis_spread ()
+    (mean squared distance of the K RGB bases from their mean over the hits).
     """
     # geometry (inverse deformation, level sets, normals) always in fp32: Newton residuals of 1e-3
     # and level spacings of 0.03 do not survive bf16; radiance and shading MLPs may autocast.
@@ -52,10 +53,15 @@ def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, j
         with torch.autocast(device_type=o.device.type, enabled=False):
             s_min = torch.where(hits.has_valid, model.manifold_field(hits.x_min), s_min)
     depth = torch.where(hit, hits.t, torch.full_like(hits.t, float("inf"))).amin(-1)
+    # spread of the K bases about their mean at the hits: a basis the training views never pick
+    # stays near the others instead of an arbitrary colour that a novel view or normal may pick
+    hit_f = hit.reshape(b, r * n_lv).float()
+    spread = (bases.float() - bases.float().mean(-2, keepdim=True)).pow(2).sum(-1).mean(-1)
     return {
         "rgb": colour, "alpha": acc, "hit": hit, "x_c": x_c.reshape(b, r, n_lv, 3),
         "s_min": s_min, "has_valid": hits.has_valid & geo["inside"][..., 0], "depth": depth,
         "outer_alpha": torch.where(hit[..., 1:], alpha[..., 1:], torch.zeros_like(alpha[..., 1:])),
+        "basis_spread": (spread * hit_f).sum() / hit_f.sum().clamp_min(1.0),
     }
 
 
