@@ -31,6 +31,17 @@ def _frame(model, seed=1):
     return e, p
 
 
+def _head_rays(cols, rows):
+    """World rays (1, R, 3) through pixel centres (cols x rows) of a 64 px camera 4 units in front."""
+    from train.conventions import pixel_rays
+
+    K = torch.tensor([[[-192.0, 0, 32], [0, 192.0, 32], [0, 0, 1]]])
+    c2w = torch.eye(4)[None]
+    c2w[0, 2, 3] = 4.0
+    uv = torch.stack(torch.meshgrid(cols + 0.5, rows + 0.5, indexing="xy"), -1)
+    return pixel_rays(K, c2w, uv.reshape(1, -1, 2))
+
+
 def test_api_shapes_and_ranges(model):
     x = model.canonical_vertices[::50]
     n = x.shape[0]
@@ -80,15 +91,10 @@ def test_inverse_deformation_round_trip(model):
 def test_level_hit_gradient_matches_finite_difference(model):
     """Shifting s by c moves each hit along its ray by -c / (ds/dt): the IFT gradient must agree
     with re-rendering at s +- c, per hit (through a deformed frame)."""
-    from train.conventions import pixel_rays
     from train.render.renderer import render_rays
 
     e, p = _frame(model, 3)
-    K = torch.tensor([[[-192.0, 0, 32], [0, 192.0, 32], [0, 0, 1]]])
-    c2w = torch.eye(4)[None]
-    c2w[0, 2, 3] = 4.0
-    uv = torch.stack(torch.meshgrid(torch.arange(24, 40, 2) + 0.5, torch.arange(20, 44, 3) + 0.5, indexing="xy"), -1)
-    o, d = pixel_rays(K, c2w, uv.reshape(1, -1, 2))
+    o, d = _head_rays(torch.arange(24, 40, 2), torch.arange(20, 44, 3))
     base = model.manifold_field.base
 
     out = render_rays(model, o, d, e, p, differentiable=True)
@@ -183,15 +189,10 @@ def test_basis_spread_is_the_bases_variance_at_hits(model):
     hits, and w_basis_spread charges it (pulling the unused bases towards the used colour)."""
     from train.losses import compute_losses
 
-    from train.conventions import pixel_rays
     from train.render.renderer import render_rays
 
     e, p = _frame(model, 3)
-    K = torch.tensor([[[-192.0, 0, 32], [0, 192.0, 32], [0, 0, 1]]])
-    c2w = torch.eye(4)[None]
-    c2w[0, 2, 3] = 4.0
-    uv = torch.stack(torch.meshgrid(torch.arange(16, 48, 4) + 0.5, torch.arange(16, 48, 4) + 0.5, indexing="xy"), -1)
-    o, d = pixel_rays(K, c2w, uv.reshape(1, -1, 2))
+    o, d = _head_rays(torch.arange(16, 48, 4), torch.arange(16, 48, 4))
     model.zero_grad()
     out = render_rays(model, o, d, e, p, differentiable=True)
     hit = out["hit"]
