@@ -13,6 +13,7 @@
 # call: then run it once with HB_STEPS=train, and again with the default steps).
 # Carry: .whl .pml1 .pml2 (scripts/gpu/setup.sh installs xatlas, PyMCubes, pymeshlab, nvdiffrast).
 # Usage: bash scripts/gpu/bake.sh            # HB_CONFIG=configs/synthetic.yaml HB_STEPS="parity bake finetune eval"
+#        HB_SET="workdir=runs/s128 bake.mc_resolution=128" bash scripts/gpu/bake.sh   # config overrides
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-$PWD/runs/gpu}
@@ -21,10 +22,12 @@ if command -v nvidia-smi >/dev/null && [ -f scripts/gpu/setup.sh ]; then source 
 export PYTHONPATH=${PYTHONPATH:-$PWD} PYTHONUNBUFFERED=1
 CFG=${HB_CONFIG:-configs/synthetic.yaml}
 STEPS=${HB_STEPS:-parity bake finetune eval}
+read -r -a OVR <<< "${HB_SET:-}"
+SETS=(); for kv in "${OVR[@]}"; do SETS+=(--set "$kv"); done
 LOG="$OUT/bake_gpu.log"
 : > "$LOG"
-WORK=$(python3 -c "from train.config import load_config; print(load_config('$CFG').workdir)")
-ROOT=$(python3 -c "from train.config import load_config; print(load_config('$CFG').data.root)")
+WORK=$(python3 -c "import sys; from train.config import load_config; print(load_config('$CFG', sys.argv[1:]).workdir)" "${OVR[@]}")
+ROOT=$(python3 -c "import sys; from train.config import load_config; print(load_config('$CFG', sys.argv[1:]).data.root)" "${OVR[@]}")
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee -a "$LOG" || true
 declare -A SECS
 run_timed() {  # name, command...
@@ -47,13 +50,13 @@ if [[ " $STEPS " == *" bake "* ]]; then
     exit 2
   fi
   [ -f "$ROOT/train/flame_params.json" ] || run_timed synth python3 -m train.synth -c "$CFG" --quiet
-  run_timed bake python3 -m bake -c "$CFG" --stage bake --no-progress
+  run_timed bake python3 -m bake -c "$CFG" --stage bake --no-progress "${SETS[@]}"
 fi
 if [[ " $STEPS " == *" finetune "* ]]; then
-  run_timed finetune python3 -m bake -c "$CFG" --stage finetune --no-progress
+  run_timed finetune python3 -m bake -c "$CFG" --stage finetune --no-progress "${SETS[@]}"
 fi
 if [[ " $STEPS " == *" eval "* ]]; then
-  run_timed eval python3 -m bake.eval -c "$CFG" --max-frames "${HB_EVAL_FRAMES:-40}" --no-progress
+  run_timed eval python3 -m bake.eval -c "$CFG" --max-frames "${HB_EVAL_FRAMES:-40}" --no-progress "${SETS[@]}"
 fi
 for a in baked finetuned; do
   if [ -f "$WORK/bake/$a/avatar.json" ] && [[ " $STEPS " == *" parity "* || " $STEPS " == *" $a "* || " $STEPS " == *" bake "* ]]; then
