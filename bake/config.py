@@ -23,6 +23,13 @@ class BakeConfig:
     """Lattice resolution of the first, dense evaluation; mc_resolution must be this times 2^k."""
     mc_lipschitz: float = 1.5
     """Assumed bound on |grad s|: cells within this times their diagonal of a level are refined."""
+    mc_smoothing: float = 1.5
+    """Gaussian blur (sigma in lattice cells of mc_resolution) of the sampled manifold before
+    marching cubes: removes voxel-scale tunnels and bridges of a noisy field, whose handles
+    otherwise cut the UV atlas into many charts (each chart border duplicates vertices); 0 = off.
+    H100, default avatar, mc_resolution 256, one checkpoint: 0 -> 1.5 takes the layers from
+    11.6-13.0k to 9.0-10.2k vertices (charts 1435-1930 -> 632-923) and the bake from 129 to 73 s,
+    fine-tuned test PSNR 21.58 dB (stage 1 21.34)."""
     min_component_fraction: float = 0.05
     """Keep connected components with at least this fraction of the largest one's area (1: largest only)."""
     back_density: float = 0.5
@@ -61,6 +68,8 @@ class BakeConfig:
         for name in ("faces_per_layer", "texture_size", "supersample", "chunk", "finetune_batch"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive; got {getattr(self, name)}")
+        if self.mc_smoothing < 0:
+            raise ValueError(f"mc_smoothing must be >= 0; got {self.mc_smoothing}")
         if self.workers < 0:
             raise ValueError(f"workers must be >= 0; got {self.workers}")
         if self.finetune_iterations < 0:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from scipy.ndimage import map_coordinates
+from scipy.ndimage import gaussian_filter, map_coordinates
 from tqdm import tqdm
 
 from bake import meshing
@@ -56,6 +56,8 @@ def level_grid(source, cfg: BakeConfig, device, progress: bool = True) -> LevelG
         cfg.mc_coarse_resolution, cfg.mc_lipschitz, cfg.chunk, device, progress=bar.update,
     )
     bar.close()
+    if cfg.mc_smoothing > 0:
+        grid.values = gaussian_filter(grid.values, cfg.mc_smoothing, mode="nearest").astype(np.float32)
     return grid
 
 

@@ -357,17 +357,25 @@ def export_glb(art: Artifact, path: str | os.PathLike, cfg: ExportConfig | None 
     glb = w.build(progress)
     budget = cfg.max_mb * 1e6
     lossy = cfg.texture_format == "webp" and not cfg.lossless_radiance
-    first, q = len(glb), cfg.texture_quality
+    first, tol, q = len(glb), cfg.morph_tolerance, cfg.texture_quality
+    if budget and len(glb) > budget and cfg.quantize and cfg.budget_morph_tolerance > tol:
+        tol = cfg.budget_morph_tolerance
+        w = _Writer(art, replace(cfg, morph_tolerance=tol))
+        glb = w.build(progress)
     while budget and len(glb) > budget and lossy and q > 5:
         q = max(5, q - 5)
-        w = _Writer(art, replace(cfg, texture_quality=q))
+        w = _Writer(art, replace(cfg, morph_tolerance=tol, texture_quality=q))
         glb = w.build(progress)
+    changes = []
+    if tol != cfg.morph_tolerance:
+        changes.append(f"morph tolerance widened from {cfg.morph_tolerance:g} to {tol:g}")
     if q != cfg.texture_quality:
-        w.report.notes.append(f"{first / 1e6:.2f} MB exceeded export.max_mb = {cfg.max_mb:g}: radiance/base-colour "
-                              f"WebP quality lowered from {cfg.texture_quality} to {q}")
+        changes.append(f"radiance/base-colour WebP quality lowered from {cfg.texture_quality} to {q}")
+    if changes:
+        w.report.notes.append(f"{first / 1e6:.2f} MB exceeded export.max_mb = {cfg.max_mb:g}: " + "; ".join(changes))
     if budget and len(glb) > budget:
         w.report.notes.append(f"warning: {len(glb) / 1e6:.2f} MB exceeds export.max_mb = {cfg.max_mb:g} "
-                              "(lower export.texture_quality / position_quality, or raise export.morph_drop)")
+                              "(lower export.texture_quality / position_quality, or raise export.morph_drop / budget_morph_tolerance)")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

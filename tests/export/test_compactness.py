@@ -186,13 +186,29 @@ def test_bundle_extension_marks_shared_alpha(small_bundle):
 def test_size_budget_lowers_texture_quality(small_artifact, tmp_path):
     path = tmp_path / "budget.glb"
     report = export_glb(small_artifact, path, ExportConfig(max_mb=0.001, meshopt=False), progress=False)
-    assert any("quality lowered from 20 to 5" in n for n in report.notes)
+    assert any("morph tolerance widened from 0.0001 to 0.00025" in n and "quality lowered from 20 to 5" in n
+               for n in report.notes), report.notes
     assert any(n.startswith("warning:") for n in report.notes)  # 1 kB cannot be met
     assert report.total == path.stat().st_size
 
 
+def test_size_budget_widens_morph_tolerance_first(small_artifact, tmp_path):
+    """A budget that the wider morph tolerance alone meets keeps the texture quality."""
+    sizes = {}
+    for tol in (1e-4, 2.5e-4):
+        sizes[tol] = export_glb(small_artifact, tmp_path / f"t{tol}.glb", ExportConfig(max_mb=0, morph_tolerance=tol),
+                                progress=False).total
+    assert sizes[2.5e-4] < sizes[1e-4]
+    mb = (sizes[2.5e-4] + sizes[1e-4]) / 2e6
+    report = export_glb(small_artifact, tmp_path / "b.glb", ExportConfig(max_mb=mb), progress=False)
+    assert report.total == sizes[2.5e-4]
+    assert any("morph tolerance widened" in n and "WebP" not in n for n in report.notes), report.notes
+    assert not any(n.startswith("warning:") for n in report.notes)
+
+
 @pytest.mark.parametrize("key,value", [("morph_bits", 12), ("morph_drop", -1.0), ("position_quality", 101),
-                                       ("alpha_quality", 0), ("max_mb", -1.0)])
+                                       ("alpha_quality", 0), ("max_mb", -1.0), ("morph_tolerance", -1e-4),
+                                       ("budget_morph_tolerance", -1.0)])
 def test_config_rejects_bad_values(key, value):
     cfg = ExportConfig(**{key: value})
     with pytest.raises(ValueError, match=f"export.{key}"):
