@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from scipy.ndimage import gaussian_filter, map_coordinates
+from scipy.ndimage import map_coordinates
 from tqdm import tqdm
 
 from bake import meshing
 from bake.attributes import vertex_attributes
 from bake.config import BakeConfig
-from bake.levelset import LevelGrid, evaluate_coarse_to_fine, marching_cubes
+from bake.levelset import LevelGrid, evaluate_coarse_to_fine, marching_cubes, smooth
 from bake.texture import bake_textures
 from bake.uv import UVMesh, unwrap
 from export.artifact import Layer
@@ -56,9 +56,7 @@ def level_grid(source, cfg: BakeConfig, device, progress: bool = True) -> LevelG
         cfg.mc_coarse_resolution, cfg.mc_lipschitz, cfg.chunk, device, progress=bar.update,
     )
     bar.close()
-    if cfg.mc_smoothing > 0:
-        grid.values = gaussian_filter(grid.values, cfg.mc_smoothing, mode="nearest").astype(np.float32)
-    return grid
+    return smooth(grid, cfg.mc_smoothing)
 
 
 @dataclass

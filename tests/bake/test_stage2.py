@@ -8,7 +8,7 @@ from bake import lbs, meshing
 from bake.baked_render import render_artifact
 from bake.config import BakeConfig
 from bake.layers import bake_layers
-from bake.levelset import evaluate_coarse_to_fine, marching_cubes
+from bake.levelset import LevelGrid, evaluate_coarse_to_fine, marching_cubes, smooth
 from bake.source import AnalyticSource
 from bake.stage2 import build_artifact
 from bake.texture import bake_textures, dilate
@@ -52,6 +52,30 @@ def test_coarse_to_fine_matches_dense_grid_with_fewer_queries():
         v2, f2 = marching_cubes(type(g)(dense, g.lo, g.hi, 0), lv)
         assert f1.shape == f2.shape and f1.shape[0] > 100
         np.testing.assert_allclose(np.sort(v1, 0), np.sort(v2, 0), atol=1e-5)
+
+
+def test_smoothing_removes_noise_handles():
+    """A sphere SDF with voxel-scale noise: its level set has bubbles and handles (Euler
+    characteristic far from 2) and many faces; after `smooth` (bake.mc_smoothing) it is one
+    sphere again (one component, Euler characteristic 2), still at the right radius."""
+    R = 48
+    ax = np.linspace(-1.0, 1.0, R + 1)
+    x = np.stack(np.meshgrid(ax, ax, ax, indexing="ij"), -1)
+    noise = np.random.default_rng(0).normal(0.0, 0.05, x.shape[:3])
+    grid = LevelGrid((np.linalg.norm(x, axis=-1) - 0.6 + noise).astype(np.float32), np.full(3, -1.0), np.ones(3), 0)
+
+    def euler(g):
+        v, f = marching_cubes(g, 0.0)
+        e = np.unique(np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), 1), axis=0)
+        return len(np.unique(f)) - len(e) + len(f), v, f
+
+    chi0, _, f0 = euler(grid)
+    chi1, v1, f1 = euler(smooth(grid, 1.5))
+    assert abs(chi0 - 2) > 20 and chi1 == 2, (chi0, chi1)
+    assert meshing.components(f1, len(v1)).max() == 0
+    assert len(f1) < 0.7 * len(f0)
+    np.testing.assert_allclose(np.linalg.norm(v1, axis=1).mean(), 0.6, atol=0.02)
+    assert smooth(grid, 0.0) is grid
 
 
 def test_layers_closed_within_budget_and_outward(baked):
