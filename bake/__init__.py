@@ -6,7 +6,7 @@ Modules (each small, named for what it does):
                   render_artifact(art, expression, pose, K, w2c, width, height) -> rgba (B,H,W,4)
     lbs           joint_transforms / deform_layer / inverse_points (playback skinning maths)
     source        BakeSource protocol (train.model.AvatarModel satisfies it) + AnalyticSource
-    levelset      coarse-to-fine lattice of the manifold, marching cubes per level
+    levelset      coarse-to-fine lattice of the manifold, its blur (mc_smoothing), marching cubes per level
     meshing       components, degenerate faces, quadric decimation, outward winding
     uv            xatlas atlas packed into the texture, vertices split at seams
     attributes    per-vertex E, P, w, normals in original space
