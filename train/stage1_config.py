@@ -155,6 +155,10 @@ class TrainConfig:
     explain is drawn by it, and the outer layers stay for what needs translucency (hair, soft
     edges). Without it they learn to paint the face in a view-specific way."""
 
+    outer_alpha_mask_min: float = 0.0
+    """Charge the outer-layer alpha only on rays whose soft ground-truth mask is at least this
+    (e.g. 0.99: opaque skin, where the opaque layer should draw; hair and soft edges stay
+    free); 0 charges every ray."""
     w_basis_spread: float = 0.0
     """Weight of the spread of the K radiance bases about their mean at the layer hits (mean
     squared RGB distance): bases the training views never select otherwise keep arbitrary
