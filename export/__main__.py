@@ -63,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", help="bundle name (default: config name or artifact folder name)")
     ap.add_argument("--no-preview", action="store_true", help="skip the preview render")
     ap.add_argument("overrides", nargs="*", help="config overrides section.key=value")
+    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="config override, as in the other stages' commands (repeatable; same as a positional override)")
     args = ap.parse_args(argv)
+    args.overrides = [*args.overrides, *args.sets]
 
     from export.writer import export_glb
     from train.configlib import ConfigError, from_dict, to_dict
