@@ -158,11 +158,14 @@ class TrainConfig:
     outer_alpha_mask_min: float = 0.0
     """Charge the outer-layer alpha only on rays whose soft ground-truth mask is at least this
     (e.g. 0.99: opaque skin, where the opaque layer should draw; hair and soft edges stay
-    free); 0 charges every ray."""
+    free); 0 charges every ray. CPU A/B (128 px, 300 steps, with w_basis_spread 0.1): 0.99 with
+    w_outer_alpha 0.2 gave test 18.20 dB vs 18.75 for the default (train 22.69 vs 23.72)."""
     w_basis_spread: float = 0.0
     """Weight of the spread of the K radiance bases about their mean at the layer hits (mean
     squared RGB distance): bases the training views never select otherwise keep arbitrary
-    colours, which novel views and normals then pick (coloured blotches on test frames)."""
+    colours, which novel views and normals then pick (coloured blotches on test frames).
+    CPU A/B (128 px, 300 steps): 0 -> 18.64, 0.1 -> 18.75, 0.3 -> 18.55, 1.0 -> 18.37 dB test;
+    configs/synthetic.yaml uses 0.1."""
 
     def validate(self) -> None:
         for name in ("iterations", "batch_images", "rays_per_image", "checkpoint_every", "log_every",
