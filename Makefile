@@ -57,4 +57,4 @@ android: venv sysdeps web
 	@bash android_player/build.sh
 
 clean:
-	rm -rf runs dist data/synthetic_tiny
+	rm -rf runs dist data/synthetic_tiny data/synthetic_cpu
