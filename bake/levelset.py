@@ -119,7 +119,7 @@ def smooth(grid: LevelGrid, sigma: float) -> LevelGrid:
     UV atlas a cut; the blur removes them and moves a smooth surface by ~sigma^2 x curvature."""
     if sigma <= 0:
         return grid
-    values = gaussian_filter(np.asarray(grid.values, np.float32), sigma, mode="nearest").astype(np.float32)
+    values = gaussian_filter(np.asarray(grid.values, np.float32), sigma, mode="nearest")  # float32 in, float32 out
     return LevelGrid(values, grid.lo, grid.hi, grid.n_evaluated)
 
 

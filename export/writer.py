@@ -213,14 +213,23 @@ class _Writer:
 
     def animation_weight_peaks(self) -> np.ndarray:
         """(n_exp + 36,) largest |expression coefficient| and |pose feature| over all sequences."""
-        art = self.art
-        out = np.zeros(art.n_exp + 36)
-        for seq in art.sequences.values():
-            expr = np.asarray(seq["expression"], np.float64)[:, : art.n_exp]
-            pf = skinning.pose_feature(np.asarray(seq["pose"], np.float64))
-            if expr.ndim == 2 and expr.shape[1] == art.n_exp and len(expr):
-                out = np.maximum(out, np.abs(np.concatenate([expr, pf], axis=1)).max(axis=0))
+        out = np.zeros(self.art.n_exp + 36)
+        for name, seq in self.art.sequences.items():
+            feats = self.sequence_features(name, seq)[2]
+            if len(feats):
+                out = np.maximum(out, np.abs(feats).max(axis=0))
         return out
+
+    def sequence_features(self, name: str, seq: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A tracked sequence -> expression (N, n_exp), pose (N, 15) and the morph-target
+        features (N, n_exp + 36): expression, then the pose feature."""
+        n_exp = self.art.n_exp
+        expr = np.asarray(seq["expression"], np.float64)
+        pose = np.asarray(seq["pose"], np.float64)
+        if expr.ndim != 2 or expr.shape[1] < n_exp:
+            raise ArtifactError(f"artifact: sequences.{name}.expression must have >= n_exp = {n_exp} columns; got {expr.shape}")
+        expr = expr[:, :n_exp]
+        return expr, pose, np.concatenate([expr, skinning.pose_feature(pose)], axis=1)
 
     def _target(self, d: np.ndarray, t: int) -> int:
         d = self._zeroed(d)
@@ -264,10 +273,7 @@ class _Writer:
 
     def animation(self, name: str, seq: dict, mesh_nodes: list[int]) -> None:
         art, b = self.art, self.b
-        expr = np.asarray(seq["expression"], np.float64)[:, : art.n_exp]
-        pose = np.asarray(seq["pose"], np.float64)
-        if expr.ndim != 2 or expr.shape[1] < art.n_exp:
-            raise ArtifactError(f"artifact: sequences.{name}.expression must have >= n_exp = {art.n_exp} columns; got {expr.shape}")
+        expr, pose, feats = self.sequence_features(name, seq)
         N = expr.shape[0]
         times = (np.arange(N) / self.cfg.fps).astype(np.float32)
         t_acc = b.add_accessor(times, "animations", minmax=True)
@@ -287,7 +293,7 @@ class _Writer:
         for j, node in enumerate(self.joint_nodes):
             chan(node, "rotation", b.add_accessor(quats[:, j].astype(np.float32), "animations"))
             chan(node, "translation", b.add_accessor(trans[:, j].astype(np.float32), "animations"))
-        weights = np.concatenate([expr, skinning.pose_feature(pose)], axis=1)[:, self.weight_cols]
+        weights = feats[:, self.weight_cols]
         if self.scales is not None:
             weights = weights * self.scales[None]
         w_acc = b.add_accessor(weights.astype(np.float32).reshape(-1), "animations")

@@ -60,11 +60,7 @@ def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tens
     losses["residual"] = out["deform_residual"]
     losses["surface"] = out["surface"]
     outer = out["outer_alpha"].float()  # (B, R, L-1): empty with a single level
-    if tcfg.outer_alpha_mask_min > 0:  # charge only rays the ground truth covers fully (not hair, edges)
-        full = (target_mask >= tcfg.outer_alpha_mask_min).float()[..., None].expand_as(outer)
-        losses["outer_alpha"] = (outer * full).sum() / full.sum().clamp_min(1.0)
-    else:
-        losses["outer_alpha"] = outer.sum() / max(outer.numel(), 1)
+    losses["outer_alpha"] = outer.sum() / max(outer.numel(), 1)
     losses["basis_spread"] = out["basis_spread"]
     losses["total"] = (tcfg.w_rgb * losses["rgb"] + tcfg.w_alpha * losses["alpha"] + tcfg.w_level * losses["level"]
                        + tcfg.w_prior * losses["prior"] + tcfg.w_eikonal * losses["eikonal"]

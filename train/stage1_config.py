@@ -154,12 +154,6 @@ class TrainConfig:
     """L1 weight on the alpha of the outer (translucent) layers' hits: what the opaque layer can
     explain is drawn by it, and the outer layers stay for what needs translucency (hair, soft
     edges). Without it they learn to paint the face in a view-specific way."""
-
-    outer_alpha_mask_min: float = 0.0
-    """Charge the outer-layer alpha only on rays whose soft ground-truth mask is at least this
-    (e.g. 0.99: opaque skin, where the opaque layer should draw; hair and soft edges stay
-    free); 0 charges every ray. CPU A/B (128 px, 300 steps, with w_basis_spread 0.1): 0.99 with
-    w_outer_alpha 0.2 gave test 18.20 dB vs 18.75 for the default (train 22.69 vs 23.72)."""
     w_basis_spread: float = 0.0
     """Weight of the spread of the K radiance bases about their mean at the layer hits (mean
     squared RGB distance): bases the training views never select otherwise keep arbitrary

@@ -182,15 +182,7 @@ def test_outer_layers_start_transparent_and_outer_alpha_loss_penalises_them(mode
     w = model.cfg.train.w_outer_alpha
     assert w > 0
     assert float(painted["total"] - clear["total"]) == pytest.approx(0.6 * w, rel=1e-5)
-    # outer_alpha_mask_min: only rays the ground truth covers fully are charged
-    outer = torch.zeros(1, r, n_lv - 1)
-    outer[0, :2] = 0.6  # painted rays 0, 1: ray 0 is opaque skin, ray 1 is hair (soft mask 0.5)
-    mask = torch.tensor([[1.0, 0.5, 1.0, 1.0, 0.2]])
-    cfg = dataclasses.replace(model.cfg.train, outer_alpha_mask_min=0.99)
-    only = compute_losses({**base, "outer_alpha": outer}, tgt[0], mask, model.levels, cfg)
-    assert float(only["outer_alpha"]) == pytest.approx(0.6 / 3)  # 3 fully covered rays, one painted
-    every = compute_losses({**base, "outer_alpha": outer}, tgt[0], mask, model.levels, model.cfg.train)
-    assert float(every["outer_alpha"]) == pytest.approx(0.6 * 2 / 5)
+
 
 
 def test_basis_spread_is_the_bases_variance_at_hits(model):
