@@ -100,7 +100,8 @@ class AvatarModel(nn.Module):
         self.manifold_field = ManifoldField(lo, hi, base, mc.manifold_grid_res, mc.grid_channels, mc.mlp_hidden)
         self.deform_field = DeformField(lo, hi, prior, n_exp, self.n_bones, mc.deform_residual_res)
         self.radiance_field = RadianceField(lo, hi, mc.radiance_grid_res, mc.grid_channels, mc.mlp_hidden,
-                                            mc.dim_pos_feature, mc.num_texture_basis, mc.alpha_init)
+                                            mc.dim_pos_feature, mc.num_texture_basis, mc.alpha_init,
+                                            mc.basis_rank)
         self.shading_spec = ShadingSpec(
             n_exp=n_exp, dim_pos_feature=mc.dim_pos_feature, num_texture_basis=mc.num_texture_basis,
             temperature=mc.temperature, frame_hidden=tuple(mc.frame_mlp_hidden),

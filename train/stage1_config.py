@@ -22,6 +22,10 @@ class ModelConfig:
     """Position-feature channels per point (baked into textures)."""
     num_texture_basis: int = 16
     """K radiance bases mixed by the per-pixel MLP."""
+    basis_rank: int = 0
+    """0: the K bases are independent per point. R > 0: they share R per-point RGB factors,
+    basis_k = sigmoid(sum_r M_kr F_r(x) + b_k) with a learned (K, R) mix M and (K, 3) bias b, so a
+    basis that no training view selects at a point still follows that point's colours."""
     temperature: float = 10.0
     """Softmax temperature of the per-pixel MLP coefficients."""
     frame_mlp_hidden: list[int] = field(default_factory=lambda: [64, 64])
@@ -78,6 +82,8 @@ class ModelConfig:
         for name in ("dim_pos_feature", "num_texture_basis", "ray_samples", "grid_channels", "mlp_hidden",
                      "manifold_base_res", "deform_prior_res", "deform_residual_res", "newton_steps"):
             _positive(f"model.{name}", getattr(self, name))
+        if self.basis_rank < 0:
+            raise ValueError(f"model.basis_rank must be >= 0 (0 = independent bases); got {self.basis_rank}")
         if not 0.0 < self.alpha_init < 1.0:
             raise ValueError(f"model.alpha_init must be in (0, 1); got {self.alpha_init}")
         if self.inverse_init not in ("vertex", "bones"):

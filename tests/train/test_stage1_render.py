@@ -238,3 +238,27 @@ def test_surface_term_is_one_sided_on_the_opaque_level(model):
     finally:
         model.levels.copy_(saved)
         model.zero_grad(set_to_none=True)
+
+
+def test_low_rank_bases_share_the_points_factors():
+    """basis_rank R: logit(basis_k) - b_k lies in the span of R per-point factors (K bases, one
+    colour model per point); rank 0 keeps K independent bases."""
+    from train.fields import RadianceField
+    from train.stage1_config import ModelConfig
+
+    torch.manual_seed(0)
+    lo, hi = -torch.ones(3), torch.ones(3)
+    x = torch.rand(5, 3) * 2 - 1
+    for rank, expect in ((2, 2), (0, 5)):
+        field = RadianceField(lo, hi, [8, 16], 2, 16, dim_pos_feature=4, num_bases=6, rank=rank)
+        with torch.no_grad():
+            f, b, a = field(x)
+        assert f.shape == (5, 4) and b.shape == (5, 6, 3) and a.shape == (5,)
+        assert 0 < b.min() and b.max() < 1
+        pre = torch.logit(b.double())
+        if rank:
+            pre = pre - field.basis_bias.double()  # (N, K, 3) = M (K, R) @ F (N, R, 3)
+        for c in range(3):
+            assert int(torch.linalg.matrix_rank(pre[:, :, c].T, rtol=1e-6)) == expect
+    with pytest.raises(ValueError, match="basis_rank"):
+        ModelConfig(basis_rank=-1).validate()
