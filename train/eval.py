@@ -10,6 +10,9 @@ frame's own jaw/eye pose and expression (`frame`). `train-range` clamps that inp
 per-dimension range of the training frames, `train-mean` replaces it by the training mean.
 Geometry always uses the frame's own parameters, so comparing the three on the test video shows
 how much of the error comes from the shading MLP extrapolating beyond the training data.
+`--mean-bases` replaces the K radiance bases at every point by their mean, a colour that no longer
+depends on normal, view or frame: where it scores higher than the full shading, the per-pixel
+shading is what fails to generalise.
 """
 
 from __future__ import annotations
@@ -50,6 +53,18 @@ class ConditionedFrameMLP(torch.nn.Module):
         return self.mlp(cond)
 
 
+class MeanBases(torch.nn.Module):
+    """Wraps the radiance field: every basis is replaced by the mean of the K bases at the point."""
+
+    def __init__(self, field: torch.nn.Module):
+        super().__init__()
+        self.field = field
+
+    def forward(self, x: torch.Tensor):
+        f_pos, bases, alpha = self.field(x)
+        return f_pos, bases.mean(-2, keepdim=True).expand_as(bases), alpha
+
+
 def condition_override(cfg, model, mode: str, device) -> None:
     """Install the `--shading-condition` wrapper on `model.frame_mlp` (statistics of the train
     split's tracked parameters; no images are read)."""
@@ -70,10 +85,11 @@ def condition_override(cfg, model, mode: str, device) -> None:
 
 
 def evaluate(cfg, split: str = "test", device=None, max_frames: int | None = None, write_images: bool = True,
-             out_dir: Path | None = None, shading_condition: str = "frame") -> dict:
+             out_dir: Path | None = None, shading_condition: str = "frame", mean_bases: bool = False) -> dict:
     """Evaluate the stage-1 checkpoint of `cfg.workdir` on a split; returns the metrics dict.
 
-    Results go to `<workdir>/eval/stage1_<split>` (`..._<shading_condition>` unless `frame`)."""
+    Results go to `<workdir>/eval/stage1_<split>` (`..._<shading_condition>` unless `frame`,
+    then `..._mean-bases` with `mean_bases`)."""
     from train.model import load_stage1
     from train.render.frames import load_frames
     from train.render.preview import save_png, side_by_side
@@ -85,11 +101,13 @@ def evaluate(cfg, split: str = "test", device=None, max_frames: int | None = Non
     _, model = load_stage1(cfg.workdir, device)
     if shading_condition != "frame":
         condition_override(cfg, model, shading_condition, device)
+    if mean_bases:
+        model.radiance_field = MeanBases(model.radiance_field)
     videos = cfg.data.test_videos if split == "test" else cfg.data.train_videos
     sub = cfg.data.test_subsample if split == "test" else cfg.data.train_subsample
     frames = load_frames(cfg, videos, sub, device)
     n = frames.n if max_frames is None else min(frames.n, max_frames)
-    suffix = "" if shading_condition == "frame" else f"_{shading_condition}"
+    suffix = ("" if shading_condition == "frame" else f"_{shading_condition}") + ("_mean-bases" if mean_bases else "")
     out_dir = Path(out_dir) if out_dir else cfg.workpath / "eval" / f"stage1_{split}{suffix}"
     per_frame = []
     t0 = time.time()
@@ -107,7 +125,7 @@ def evaluate(cfg, split: str = "test", device=None, max_frames: int | None = Non
             save_png(out_dir / "side_by_side" / f"{i:05d}.png", side_by_side(gt.numpy(), pred.numpy(), alpha.numpy()))
     secs = time.time() - t0
     summary = {
-        "split": split, "shading_condition": shading_condition, "frames": n, "resolution": [frames.height, frames.width],
+        "split": split, "shading_condition": shading_condition, "mean_bases": mean_bases, "frames": n, "resolution": [frames.height, frames.width],
         "psnr": float(np.mean([r["psnr"] for r in per_frame])) if per_frame else float("nan"),
         "ssim": float(np.mean([r["ssim"] for r in per_frame])) if per_frame else float("nan"),
         "mask_iou": float(np.mean([r["mask_iou"] for r in per_frame])) if per_frame else float("nan"),
@@ -128,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shading-condition", choices=SHADING_CONDITIONS, default="frame",
                     help="per-frame MLP input: the frame's own (default), clamped to the training range, "
                          "or the training mean (diagnosis, see above)")
+    ap.add_argument("--mean-bases", action="store_true",
+                    help="colour = mean of the K bases at each point (no normal/view/frame shading; diagnosis)")
     add_override_args(ap, "workdir=runs/other")
     args = ap.parse_args(argv)
     args.overrides = overrides_of(args)
@@ -137,11 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load_config(args.config, args.overrides)
         res = evaluate(cfg, args.split, max_frames=args.max_frames, write_images=not args.no_images,
-                       shading_condition=args.shading_condition)
+                       shading_condition=args.shading_condition, mean_bases=args.mean_bases)
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     cond = "" if res["shading_condition"] == "frame" else f", shading condition {res['shading_condition']}"
+    cond += ", mean bases" if res["mean_bases"] else ""
     print(f"stage-1 eval ({res['split']}{cond}, {res['frames']} frames at {res['resolution'][1]}x{res['resolution'][0]}): "
           f"PSNR {res['psnr']:.2f} dB, SSIM {res['ssim']:.4f}, mask IoU {res['mask_iou']:.4f} "
           f"({res['seconds_per_frame']:.2f} s/frame) -> {res['out_dir']}")

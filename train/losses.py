@@ -13,6 +13,8 @@
 * eikonal: |grad s| = 1 at random canonical points (keeps level spacing meaningful);
 * deformation residual L2 (optional);
 * outer alpha: L1 on the outer layers' hit alphas (the opaque layer draws what it can);
+* normal smoothness: 1 - cos between the manifold normals at canonical hits and at random
+  neighbours (the shading reads those normals);
 * surface: one-sided, the morphable model's canonical vertices must lie on or inside the
   innermost (opaque) level: without it the level loss at hard silhouettes and the eikonal term
   push the opaque layer ~0.1 inside the head and the outer layers paint the face.
@@ -62,10 +64,12 @@ def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tens
     outer = out["outer_alpha"].float()  # (B, R, L-1): empty with a single level
     losses["outer_alpha"] = outer.sum() / max(outer.numel(), 1)
     losses["basis_spread"] = out["basis_spread"]
+    losses["normal_smooth"] = out["normal_smooth"]
     losses["total"] = (tcfg.w_rgb * losses["rgb"] + tcfg.w_alpha * losses["alpha"] + tcfg.w_level * losses["level"]
                        + tcfg.w_prior * losses["prior"] + tcfg.w_eikonal * losses["eikonal"]
                        + tcfg.w_residual * losses["residual"] + tcfg.w_outer_alpha * losses["outer_alpha"]
-                       + tcfg.w_surface * losses["surface"] + tcfg.w_basis_spread * losses["basis_spread"])
+                       + tcfg.w_surface * losses["surface"] + tcfg.w_basis_spread * losses["basis_spread"]
+                       + tcfg.w_normal_smooth * losses["normal_smooth"])
     with torch.no_grad():
         losses["psnr"] = psnr_from_mse(diff.detach().pow(2).mean())
     return losses

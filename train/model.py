@@ -181,6 +181,8 @@ class AvatarModel(nn.Module):
         if pts.shape[0] > prior_max:
             pick = torch.randperm(pts.shape[0], generator=prior_gen)[:prior_max].to(pts.device)
             pts = pts[pick]
+        res["normal_smooth"] = self.normal_smoothness(pts, prior_gen) if self.cfg.train.w_normal_smooth > 0 \
+            else pts.sum() * 0
         d2, idx = nearest_vertex(pts, self.canonical_vertices)
         near = d2 < prior_dist2
         pts, idx = pts[near], idx[near]
@@ -198,6 +200,18 @@ class AvatarModel(nn.Module):
         s_v = self.manifold_field(self.canonical_vertices[self.init_vertex_ids])
         res["surface"] = (s_v - self.levels[0]).clamp_min(0.0).mean()
         return res
+
+    def normal_smoothness(self, pts: Tensor, gen: torch.Generator | None = None) -> Tensor:
+        """Mean 1 - cos between the manifold normals at points and at a random neighbour
+        (Gaussian offset of `train.normal_smooth_radius`): keeps the level sets' normals, which the
+        per-pixel shading reads, from following per-voxel bumps the colour loss carves."""
+        if pts.shape[0] == 0:
+            return pts.sum() * 0
+        off = torch.randn(pts.shape, generator=gen).to(pts.device) * self.cfg.train.normal_smooth_radius
+        g = self.manifold_field.gradient(torch.cat([pts, pts + off]), self.cfg.model.fd_eps)
+        n = g / g.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+        a, b = n.chunk(2)
+        return (1.0 - (a * b).sum(-1)).mean()
 
 
 @torch.no_grad()

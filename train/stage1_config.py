@@ -166,12 +166,21 @@ class TrainConfig:
     colours, which novel views and normals then pick (coloured blotches on test frames).
     CPU A/B (128 px, 300 steps): 0 -> 18.64, 0.1 -> 18.75, 0.3 -> 18.55, 1.0 -> 18.37 dB test;
     configs/synthetic.yaml uses 0.1."""
+    w_normal_smooth: float = 0.0
+    """Weight of the normal-smoothness term at the canonical hits inside the mask: 1 - cos between
+    the manifold normal there and at a neighbour `normal_smooth_radius` away. The per-pixel shading
+    reads these normals; without it the colour loss carves per-voxel bumps into the level sets."""
+    normal_smooth_radius: float = 0.01
+    """Standard deviation (world units) of the neighbour offset of the normal-smoothness term."""
 
     def validate(self) -> None:
         for name in ("iterations", "batch_images", "rays_per_image", "checkpoint_every", "log_every",
                      "preview_every", "preview_res"):
             _positive(f"train.{name}", getattr(self, name))
         _positive("train.lr", self.lr)
+        _positive("train.normal_smooth_radius", self.normal_smooth_radius)
+        if self.w_normal_smooth < 0:
+            raise ValueError(f"train.w_normal_smooth must be >= 0; got {self.w_normal_smooth}")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
             raise ValueError(f"train.mixed_precision must be no, fp16 or bf16; got {self.mixed_precision!r}")
         if self.eikonal_mode not in ("two_sided", "lower"):

@@ -95,6 +95,31 @@ def test_eval_cli_writes_metrics_and_images(tmp_path):
     assert r.returncode == 0 and "shading condition train-mean" in r.stdout, r.stderr[-2000:]
     m = json.loads((tmp_path / "eval" / "stage1_test_train-mean" / "metrics.json").read_text())
     assert m["frames"] == 2 and math.isfinite(m["psnr"])
+    r = subprocess.run([sys.executable, "-m", "train.eval", "-c", str(cfg), "--set", f"workdir={tmp_path}",
+                        "--max-frames", "2", "--no-images", "--mean-bases"],
+                       cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "mean bases" in r.stdout, r.stderr[-2000:]
+    m = json.loads((tmp_path / "eval" / "stage1_test_mean-bases" / "metrics.json").read_text())
+    assert m["mean_bases"] is True and m["frames"] == 2 and math.isfinite(m["psnr"])
+    r = subprocess.run([sys.executable, "-m", "train.normal_error", "-c", str(cfg), "--set", f"workdir={tmp_path}"],
+                       cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "opaque-layer normals" in r.stdout and "skin" in r.stdout, r.stderr[-2000:]
+    m = json.loads((tmp_path / "eval" / "normal_error.json").read_text())
+    assert m["vertices"] > 0 and 0 < m["found"] <= 1 and 0 <= m["all"]["median"] <= 180
+
+
+def test_mean_bases_replaces_every_basis_by_the_points_mean():
+    from train.eval import MeanBases
+    from train.fields import RadianceField
+
+    torch.manual_seed(0)
+    field = RadianceField(-torch.ones(3), torch.ones(3), [4, 8], 2, 8, dim_pos_feature=3, num_bases=5)
+    x = torch.rand(7, 3) * 2 - 1
+    f0, b0, a0 = field(x)
+    f1, b1, a1 = MeanBases(field)(x)
+    assert torch.equal(f0, f1) and torch.equal(a0, a1)
+    torch.testing.assert_close(b1, b0.mean(1, keepdim=True).expand(-1, 5, -1))
+    assert float((b0 - b1).abs().max()) > 1e-3  # the field's own bases do differ
 
 
 def test_conditioned_frame_mlp_clamps_and_replaces():

@@ -173,7 +173,8 @@ def test_outer_layers_start_transparent_and_outer_alpha_loss_penalises_them(mode
     base = {"rgb": torch.full((1, r, 3), 0.5), "alpha": torch.ones(1, r), "s_min": torch.zeros(1, r),
             "has_valid": torch.zeros(1, r, dtype=torch.bool), "prior_expr": torch.tensor(0.0),
             "prior_pose": torch.tensor(0.0), "prior_skin": torch.tensor(0.0), "eikonal": torch.tensor(0.0),
-            "deform_residual": torch.tensor(0.0), "surface": torch.tensor(0.0), "basis_spread": torch.tensor(0.0)}
+            "deform_residual": torch.tensor(0.0), "surface": torch.tensor(0.0), "basis_spread": torch.tensor(0.0),
+            "normal_smooth": torch.tensor(0.0)}
     tgt = torch.full((1, r, 3), 0.5), torch.ones(1, r)
     clear = compute_losses({**base, "outer_alpha": torch.zeros(1, r, n_lv - 1)}, *tgt, model.levels, model.cfg.train)
     painted = compute_losses({**base, "outer_alpha": torch.full((1, r, n_lv - 1), 0.6)}, *tgt, model.levels,
@@ -202,7 +203,8 @@ def test_basis_spread_is_the_bases_variance_at_hits(model):
     expect = (bases - bases.mean(-2, keepdim=True)).pow(2).sum(-1).mean(-1).mean()
     torch.testing.assert_close(out["basis_spread"], expect, rtol=1e-4, atol=1e-7)
     zero = torch.tensor(0.0)
-    out.update(prior_expr=zero, prior_pose=zero, prior_skin=zero, eikonal=zero, deform_residual=zero, surface=zero)
+    out.update(prior_expr=zero, prior_pose=zero, prior_skin=zero, eikonal=zero, deform_residual=zero, surface=zero,
+               normal_smooth=zero)
     cfg = dataclasses.replace(model.cfg.train, w_basis_spread=0.5)
     tgt = torch.full_like(out["rgb"], 0.5), torch.ones_like(out["alpha"])
     losses = compute_losses(out, *tgt, model.levels, cfg)
@@ -262,3 +264,44 @@ def test_low_rank_bases_share_the_points_factors():
             assert int(torch.linalg.matrix_rank(pre[:, :, c].T, rtol=1e-6)) == expect
     with pytest.raises(ValueError, match="basis_rank"):
         ModelConfig(basis_rank=-1).validate()
+
+
+def test_normal_smoothness_grows_with_bumps_and_moves_the_manifold():
+    """1 - cos between neighbouring manifold normals: small on the smooth initial level sets,
+    larger once the base grid carries voxel-scale bumps, and differentiable w.r.t. the manifold."""
+    from train.model import AvatarModel, build_flame
+
+    torch.manual_seed(0)
+    cfg = load_config("configs/tiny.yaml")
+    cfg.train.w_normal_smooth = 1.0
+    m = AvatarModel(cfg, build_flame(cfg, "cpu"), torch.zeros(cfg.data.n_exp))
+    pts = m.canonical_vertices[::10]
+    gen = torch.Generator().manual_seed(0)
+    smooth = float(m.normal_smoothness(pts, gen))
+    with torch.no_grad():
+        fine = m.manifold_field.base
+        fine.add_(torch.randn_like(fine) * 0.05)
+    bumpy = m.normal_smoothness(pts, torch.Generator().manual_seed(0))
+    assert smooth < 0.15 and float(bumpy) > 2 * smooth, (smooth, float(bumpy))
+    bumpy.backward()
+    assert float(fine.grad.abs().sum()) > 0
+    cfg.train.normal_smooth_radius = 1e-9
+    assert float(m.normal_smoothness(pts)) < 1e-4
+
+
+def test_normal_error_is_small_on_the_initial_levels_and_grows_with_bumps():
+    """train.normal_error: the initial opaque level is the model's signed distance, so its normals
+    follow the model's; voxel-scale bumps in the manifold show up as larger angles."""
+    from train.model import AvatarModel, build_flame
+    from train.normal_error import normal_error
+
+    torch.manual_seed(0)
+    cfg = load_config("configs/tiny.yaml")
+    m = AvatarModel(cfg, build_flame(cfg, "cpu"), torch.zeros(cfg.data.n_exp))
+    clean = normal_error(m)
+    assert clean["found"] > 0.8 and abs(clean["offset_median"]) < 0.01
+    assert clean["regions"]["skin"]["median"] < 15.0, clean["regions"]["skin"]
+    with torch.no_grad():
+        m.manifold_field.base.add_(torch.randn_like(m.manifold_field.base) * 0.05)
+    bumpy = normal_error(m)
+    assert bumpy["regions"]["skin"]["median"] > clean["regions"]["skin"]["median"] + 10.0, bumpy["regions"]["skin"]
