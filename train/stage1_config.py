@@ -169,7 +169,9 @@ class TrainConfig:
     w_normal_smooth: float = 0.0
     """Weight of the normal-smoothness term at the canonical hits inside the mask: 1 - cos between
     the manifold normal there and at a neighbour `normal_smooth_radius` away. The per-pixel shading
-    reads these normals; without it the colour loss carves per-voxel bumps into the level sets."""
+    reads these normals; without it the colour loss carves per-voxel bumps into the level sets.
+    H100 A/B (synthetic, ~3000-3400 steps): 1.0 lifts test SSIM 0.825 -> 0.865 and removes the
+    coloured blotches but costs ~0.45 dB test PSNR and ~10% it/s, so it is off by default."""
     normal_smooth_radius: float = 0.01
     """Standard deviation (world units) of the neighbour offset of the normal-smoothness term."""
 
