@@ -37,7 +37,7 @@ def normal_error(model) -> dict:
     v = model.canonical_vertices
     ref = vertex_normals(v, model.flame.faces.long())
     t = torch.linspace(*SEARCH, device=v.device)
-    s = torch.stack([model.manifold(v + ti * ref) for ti in t], dim=1) - model.levels[0]  # (V, T)
+    s = model.manifold(v[:, None] + t[None, :, None] * ref[:, None]) - model.levels[0]  # (V, T)
     cross = (s[:, :-1] < 0) & (s[:, 1:] >= 0)
     found = cross.any(1)
     j = (cross.float() * torch.arange(1, t.numel(), device=v.device)).argmax(1)

@@ -26,9 +26,8 @@ class RadianceField(nn.Module):
         self.encoding = MultiResGrid(lo, hi, resolutions, channels, init_std=1e-1)
         self.decoder = tiny_mlp(self.encoding.out_dim, hidden, dim_pos_feature + n_colour + 1, n_hidden=2)
         if rank > 0:
-            gen = torch.Generator().manual_seed(1234)
-            self.basis_mix = nn.Parameter(1.0 + 0.3 * torch.randn(num_bases, rank, generator=gen) / rank**0.5)
-            self.basis_bias = nn.Parameter(0.3 * torch.randn(num_bases, 3, generator=gen))
+            self.basis_mix = nn.Parameter(1.0 + 0.3 * torch.randn(num_bases, rank) / rank**0.5)
+            self.basis_bias = nn.Parameter(0.3 * torch.randn(num_bases, 3))
         with torch.no_grad():  # layers start nearly transparent (the innermost is opaque anyway)
             self.decoder[-1].bias[-1] = float(torch.logit(torch.tensor(alpha_init)))
 
