@@ -133,3 +133,54 @@ def test_conditioned_frame_mlp_clamps_and_replaces():
     assert torch.equal(w(x), mean.expand(2, 2))
     with pytest.raises(ValueError, match="shading condition"):
         ConditionedFrameMLP(torch.nn.Identity(), "frame", lo, hi, mean)
+    r = subprocess.run([sys.executable, "-m", "train.region_error", "-c", str(cfg), "--set", f"workdir={tmp_path}",
+                        "--max-frames", "2", "--quiet", "--variants", "full,mean-bases,refine-0"],
+                       cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "skin" in r.stdout and "edge" in r.stdout, r.stderr[-2000:]
+    m = json.loads((tmp_path / "eval" / "region_error_test.json").read_text())
+    assert m["frames"] == 2 and m["variants"] == ["full", "mean-bases", "refine-0"]
+    for v in m["variants"]:
+        cls = m[v]["classes"]
+        assert sum(c["pixel_share"] for c in cls.values()) == pytest.approx(1.0)
+        assert sum(c["error_share"] for c in cls.values()) == pytest.approx(1.0)
+        assert all(c["psnr_without"] >= m[v]["psnr"] - 1e-9 for c in cls.values())
+    assert {"skin", "edge", "outside"} <= set(m["full"]["classes"])
+    assert Image.open(tmp_path / "eval" / "region_error_test.png").size == (64 * 4, 64)
+    r = subprocess.run([sys.executable, "-m", "train.region_error", "-c", str(cfg), "--set", f"workdir={tmp_path}",
+                        "--max-frames", "1", "--quiet", "--variants", "full,sharper"],
+                       cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 2 and "unknown variant 'sharper'" in r.stderr
+
+
+def test_region_summary_shares_and_psnr():
+    from train.region_error import summarise
+
+    err = torch.zeros(1, 2, 4)
+    err[0, 0, :2] = 0.01  # class 0: 2 pixels with error 0.01, class 1 error-free, class 2 absent
+    cls = torch.tensor([[[0, 0, 1, 1], [1, 1, 1, 1]]])
+    res = summarise(err, cls, ["a", "b", "c"])
+    assert res["psnr"] == pytest.approx(-10 * math.log10(0.02 / 8))
+    a, b = res["classes"]["a"], res["classes"]["b"]
+    assert "c" not in res["classes"]
+    assert a["pixel_share"] == pytest.approx(0.25) and a["error_share"] == pytest.approx(1.0)
+    assert a["psnr_inside"] == pytest.approx(20.0) and a["psnr_without"] == math.inf
+    assert b["error_share"] == 0.0 and b["psnr_inside"] == math.inf and b["psnr_without"] == pytest.approx(res["psnr"])
+
+
+def test_class_map_labels_model_regions_edge_and_outside():
+    from train.config import load_config
+    from train.model import build_flame
+    from train.region_error import EDGE, OUTSIDE, class_map
+
+    cfg = load_config("configs/tiny.yaml")
+    flame = build_flame(cfg, "cpu")
+    K = torch.tensor([[-192.0, 0, 32], [0, 192.0, 32], [0, 0, 1]])
+    c2w = torch.eye(4)
+    c2w[2, 3] = 4.0
+    cls, names = class_map(flame, K, c2w, torch.zeros(cfg.data.n_exp), torch.zeros(15), 64, 64, edge_px=1)
+    assert names[-2:] == [EDGE, OUTSIDE] and cls.shape == (64, 64)
+    assert cls[0, 0] == names.index(OUTSIDE)  # image corner: background
+    assert (cls == names.index(EDGE)).any() and (cls == names.index("skin")).any()
+    wide, _ = class_map(flame, K, c2w, torch.zeros(cfg.data.n_exp), torch.zeros(15), 64, 64, edge_px=3)
+    assert (wide == names.index(EDGE)).sum() > (cls == names.index(EDGE)).sum()
+

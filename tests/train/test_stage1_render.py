@@ -305,3 +305,64 @@ def test_normal_error_is_small_on_the_initial_levels_and_grows_with_bumps():
         m.manifold_field.base.add_(torch.randn_like(m.manifold_field.base) * 0.05)
     bumpy = normal_error(m)
     assert bumpy["regions"]["skin"]["median"] > clean["regions"]["skin"]["median"] + 10.0, bumpy["regions"]["skin"]
+
+
+def test_refine_samples_recover_grazing_hits_at_the_silhouette(model):
+    """Rays across the head's side at 1/8-pixel steps: with few coarse samples some grazing rays
+    step over the opaque level; the samples placed around each ray's smallest s find them (the
+    reference is the same model sampled 16x denser)."""
+    from train.render.renderer import render_rays
+
+    e, p = _frame(model, 5)
+    o, d = _head_rays(torch.arange(0, 64, 0.125), torch.arange(28, 36, 2.0))
+    mc = model.cfg.model
+    keep = (mc.ray_samples, mc.refine_samples)
+    hits = {}
+    try:
+        for name, n, m in (("coarse", 24, 0), ("refined", 24, 8), ("dense", 384, 0)):
+            mc.ray_samples, mc.refine_samples = n, m
+            with torch.no_grad():
+                hits[name] = render_rays(model, o, d, e, p)["hit"][0, :, 0]
+    finally:
+        mc.ray_samples, mc.refine_samples = keep
+    ref = hits["dense"]
+    assert ref.sum() > 100 and (~ref).sum() > 100  # the rows cross the silhouette
+    missed = {k: int((ref & ~hits[k]).sum()) for k in ("coarse", "refined")}
+    wrong = {k: int((ref ^ hits[k]).sum()) for k in ("coarse", "refined")}
+    assert missed["coarse"] >= 4, missed  # the coarse sampling does miss grazing hits
+    assert wrong["refined"] <= wrong["coarse"] // 2, wrong
+
+
+def test_radiance_thickness_reads_colour_off_the_hit_along_the_normal(model):
+    """Training (jitter given) with radiance_thickness t reads the radiance within t of each hit
+    along the canonical normal; evaluation (no jitter) reads it at the hit."""
+    from train.render.renderer import render_rays
+
+    e, p = _frame(model, 2)
+    o, d = _head_rays(torch.arange(24, 40, 2), torch.arange(20, 44, 3))
+    field, seen = model.radiance_field, []
+
+    class Spy(torch.nn.Module):
+        def forward(self, x):
+            seen.append(x.detach().clone())
+            return field(x)
+
+    mc = model.cfg.model
+    keep = mc.radiance_thickness
+    try:
+        mc.radiance_thickness = 0.01
+        model.radiance_field = Spy()
+        g = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            out = render_rays(model, o, d, e, p, jitter=torch.rand(1, o.shape[1], mc.ray_samples, generator=g))
+            ev = render_rays(model, o, d, e, p)
+    finally:
+        model.radiance_field, mc.radiance_thickness = field, keep
+    hit = out["hit"].reshape(-1)
+    x_c = out["x_c"].reshape(-1, 3)[hit]
+    off = seen[0].reshape(-1, 3)[hit] - x_c
+    n = model.manifold_normal(x_c)
+    along = (off * n).sum(-1)
+    assert along.abs().max() <= 0.01 + 1e-5 and along.abs().mean() > 0.002
+    torch.testing.assert_close(off, along[:, None] * n, atol=1e-4, rtol=0)  # only along the normal
+    torch.testing.assert_close(seen[1].reshape(-1, 3)[ev["hit"].reshape(-1)], ev["x_c"].reshape(-1, 3)[ev["hit"].reshape(-1)])

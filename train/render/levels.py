@@ -6,6 +6,10 @@ sample and the last valid sample before it) is refined by regula falsi; where th
 not converge, the bracket's converged back end is the hit. A level with no entering crossing is
 not hit. Each level is
 its own layer slot: targets and compositing never depend on a depth sort.
+
+With `refine` > 0, that many extra samples are placed evenly between the two neighbours of the
+sample with the smallest s (a ray that grazes a level set dips below it between two coarse
+samples) and merged into the depth-sorted sample list before crossings are searched.
 """
 
 from __future__ import annotations
@@ -36,14 +40,39 @@ def _gather(v: Tensor, idx: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def find_level_hits(deform, manifold, o: Tensor, d: Tensor, t: Tensor, fs: FrameState, levels: Tensor,
-                    newton_steps: int, secant_steps: int, tol: float) -> LevelHits:
-    """o, d (B, R, 3), t (B, R, N) sample depths, levels (L,) -> LevelHits."""
+def _invert_samples(deform, manifold, o: Tensor, d: Tensor, t: Tensor, fs: FrameState, newton_steps: int,
+                    tol: float) -> tuple[Tensor, Tensor, Tensor]:
+    """Depths t (B, R, N) -> canonical points (B, R, N, 3), valid (B, R, N), s (B, R, N)."""
     b, r, n = t.shape
-    n_lv = levels.shape[0]
     x_d = o[:, :, None] + t[..., None] * d[:, :, None]
     x_c, valid, s = invert(deform, manifold, x_d.reshape(b, r * n, 3), fs, newton_steps, tol)
-    x_c, valid, s = x_c.reshape(b, r, n, 3), valid.reshape(b, r, n), s.reshape(b, r, n)
+    return x_c.reshape(b, r, n, 3), valid.reshape(b, r, n), s.reshape(b, r, n)
+
+
+def _refine_near_min(deform, manifold, o, d, t, x_c, valid, s, fs, newton_steps, tol, m: int):
+    """Merge m samples spread between the neighbours of the smallest-s sample (see module doc)."""
+    n = t.shape[-1]
+    i_min = torch.where(valid, s, torch.full_like(s, float("inf"))).argmin(dim=-1, keepdim=True)
+    t_lo = torch.gather(t, 2, (i_min - 1).clamp(min=0))
+    t_hi = torch.gather(t, 2, (i_min + 1).clamp(max=n - 1))
+    u = torch.arange(1, m + 1, device=t.device, dtype=t.dtype) / (m + 1)
+    t_new = t_lo + (t_hi - t_lo) * u
+    x_n, v_n, s_n = _invert_samples(deform, manifold, o, d, t_new, fs, newton_steps, tol)
+    t_all, order = torch.cat([t, t_new], -1).sort(dim=-1)
+    x_all = torch.gather(torch.cat([x_c, x_n], 2), 2, order[..., None].expand(-1, -1, -1, 3))
+    return (t_all, x_all, torch.gather(torch.cat([valid, v_n], -1), 2, order),
+            torch.gather(torch.cat([s, s_n], -1), 2, order))
+
+
+@torch.no_grad()
+def find_level_hits(deform, manifold, o: Tensor, d: Tensor, t: Tensor, fs: FrameState, levels: Tensor,
+                    newton_steps: int, secant_steps: int, tol: float, refine: int = 0) -> LevelHits:
+    """o, d (B, R, 3), t (B, R, N) sample depths, levels (L,) -> LevelHits."""
+    x_c, valid, s = _invert_samples(deform, manifold, o, d, t, fs, newton_steps, tol)
+    if refine > 0:
+        t, x_c, valid, s = _refine_near_min(deform, manifold, o, d, t, x_c, valid, s, fs, newton_steps, tol, refine)
+    b, r, n = t.shape
+    n_lv = levels.shape[0]
 
     s_masked = torch.where(valid, s, torch.full_like(s, float("inf")))
     s_min, i_min = s_masked.min(dim=-1)

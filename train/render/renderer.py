@@ -38,7 +38,14 @@ def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, j
     x_c, n_d, d_l, hit, hits = geo["x_c"], geo["n_d"], geo["d_l"], geo["hit"], geo["hits"]
     b, r, n_lv = hit.shape
 
-    f_pos, bases, alpha = model.radiance_field(x_c)
+    x_rad = x_c
+    thick = model.cfg.model.radiance_thickness
+    if jitter is not None and thick > 0:
+        # training: read the radiance up to `thick` off the hit along the canonical normal, so the
+        # colour is learnt through the layer's slab, not only on the sheet the training views hit
+        u = 2.0 * jitter[..., torch.arange(n_lv, device=jitter.device) % jitter.shape[-1]] - 1.0
+        x_rad = x_c + (thick * u.reshape(b, r * n_lv, 1)) * F.normalize(geo["n_c"].detach(), dim=-1, eps=1e-8)
+    f_pos, bases, alpha = model.radiance_field(x_rad)
     theta = model.frame_mlp(frame_condition(expression, pose, model.shading_spec.n_exp))
     z = torch.cat([f_pos, n_d, d_l], dim=-1)
     rgb = blend_bases(pixel_coefficients(z, theta.float(), model.shading_spec), bases.float())
@@ -75,7 +82,7 @@ def _geometry(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jit
     near, far, inside = sphere_interval(o, d, center, radius)
     t = sample_depths(near, far, mc.ray_samples, jitter)
     hits = find_level_hits(model.deform_field, model.manifold_field, o, d, t, fs, model.levels,
-                           mc.newton_steps, mc.secant_steps, mc.converge_tol)
+                           mc.newton_steps, mc.secant_steps, mc.converge_tol, mc.refine_samples)
     hit = hits.hit & inside[..., None]
 
     x_c = hits.x_c.reshape(b, r * n_lv, 3)
@@ -99,4 +106,4 @@ def _geometry(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jit
     r_d, _ = blend(w, fs.transforms)
     n_d = F.normalize(matvec(r_d, matvec(inv3(r_c), n_c)), dim=-1, eps=1e-8)
 
-    return {"x_c": x_c, "n_d": n_d, "d_l": d_l, "hit": hit, "hits": hits, "inside": inside[..., None]}
+    return {"x_c": x_c, "n_c": n_c, "n_d": n_d, "d_l": d_l, "hit": hit, "hits": hits, "inside": inside[..., None]}
