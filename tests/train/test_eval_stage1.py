@@ -106,6 +106,23 @@ def test_eval_cli_writes_metrics_and_images(tmp_path):
     assert r.returncode == 0 and "opaque-layer normals" in r.stdout and "skin" in r.stdout, r.stderr[-2000:]
     m = json.loads((tmp_path / "eval" / "normal_error.json").read_text())
     assert m["vertices"] > 0 and 0 < m["found"] <= 1 and 0 <= m["all"]["median"] <= 180
+    r = subprocess.run([sys.executable, "-m", "train.region_error", "-c", str(cfg), "--set", f"workdir={tmp_path}",
+                        "--max-frames", "2", "--quiet", "--variants", "full,mean-bases,refine-0"],
+                       cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "skin" in r.stdout and "edge" in r.stdout, r.stderr[-2000:]
+    m = json.loads((tmp_path / "eval" / "region_error_test.json").read_text())
+    assert m["frames"] == 2 and m["variants"] == ["full", "mean-bases", "refine-0"]
+    for v in m["variants"]:
+        cls = m[v]["classes"]
+        assert sum(c["pixel_share"] for c in cls.values()) == pytest.approx(1.0)
+        assert sum(c["error_share"] for c in cls.values()) == pytest.approx(1.0)
+        assert all(c["psnr_without"] >= m[v]["psnr"] - 1e-9 for c in cls.values())
+    assert {"skin", "edge", "outside"} <= set(m["full"]["classes"])
+    assert Image.open(tmp_path / "eval" / "region_error_test.png").size == (64 * 4, 64)
+    r = subprocess.run([sys.executable, "-m", "train.region_error", "-c", str(cfg), "--set", f"workdir={tmp_path}",
+                        "--max-frames", "1", "--quiet", "--variants", "full,sharper"],
+                       cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 2 and "unknown variant 'sharper'" in r.stderr
 
 
 def test_mean_bases_replaces_every_basis_by_the_points_mean():
@@ -133,23 +150,6 @@ def test_conditioned_frame_mlp_clamps_and_replaces():
     assert torch.equal(w(x), mean.expand(2, 2))
     with pytest.raises(ValueError, match="shading condition"):
         ConditionedFrameMLP(torch.nn.Identity(), "frame", lo, hi, mean)
-    r = subprocess.run([sys.executable, "-m", "train.region_error", "-c", str(cfg), "--set", f"workdir={tmp_path}",
-                        "--max-frames", "2", "--quiet", "--variants", "full,mean-bases,refine-0"],
-                       cwd=root, env=env, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0 and "skin" in r.stdout and "edge" in r.stdout, r.stderr[-2000:]
-    m = json.loads((tmp_path / "eval" / "region_error_test.json").read_text())
-    assert m["frames"] == 2 and m["variants"] == ["full", "mean-bases", "refine-0"]
-    for v in m["variants"]:
-        cls = m[v]["classes"]
-        assert sum(c["pixel_share"] for c in cls.values()) == pytest.approx(1.0)
-        assert sum(c["error_share"] for c in cls.values()) == pytest.approx(1.0)
-        assert all(c["psnr_without"] >= m[v]["psnr"] - 1e-9 for c in cls.values())
-    assert {"skin", "edge", "outside"} <= set(m["full"]["classes"])
-    assert Image.open(tmp_path / "eval" / "region_error_test.png").size == (64 * 4, 64)
-    r = subprocess.run([sys.executable, "-m", "train.region_error", "-c", str(cfg), "--set", f"workdir={tmp_path}",
-                        "--max-frames", "1", "--quiet", "--variants", "full,sharper"],
-                       cwd=root, env=env, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 2 and "unknown variant 'sharper'" in r.stderr
 
 
 def test_region_summary_shares_and_psnr():
