@@ -10,7 +10,9 @@
 # Env: OUT (results, default runs/gpu_stage1), WORKDIR (run folder, default runs/gpu_stage1_work),
 # MAX_MIN (training time budget in minutes, default 9: stops with a checkpoint), PY (python3),
 # EVAL_FRAMES (test frames to evaluate, default all), DIAG=1 (eval also runs the generalisation
-# diagnosis: the train split and the test split with --shading-condition train-range / train-mean).
+# diagnosis: the train split and the test split with --shading-condition train-range / train-mean),
+# REGIONS=<variants> (eval also runs `train.region_error` on 10 test and 10 train frames with those
+# variants, e.g. REGIONS=full,mean-bases; tables to $OUT/regions.txt, JSON and heat maps beside).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CONFIG=${1:-configs/synthetic.yaml}
@@ -56,6 +58,12 @@ for phase in $PHASES; do
         for extra in "--split train" "--shading-condition train-range" "--shading-condition train-mean"; do
           # shellcheck disable=SC2086
           $PY -m train.eval "${EV[@]}" --no-images $extra 2>&1 | tr '\r' '\n' | tail -n 1 | tee -a "$OUT/eval_diag.log"
+        done
+      fi
+      if [ -n "${REGIONS:-}" ]; then
+        for sp in test train; do
+          $PY -m train.region_error -c "$CONFIG" --set "workdir=$WORKDIR" --split $sp --quiet --variants "$REGIONS" 2>&1 | tee -a "$OUT/regions.txt"
+          cp "$WORKDIR/eval/region_error_$sp.json" "$WORKDIR/eval/region_error_$sp.png" "$OUT/" 2>/dev/null || true
         done
       fi
       cp "$WORKDIR/eval/stage1_test/metrics.json" "$OUT/eval_metrics.json"

@@ -61,7 +61,7 @@ def _bbox(mask: np.ndarray) -> list[int]:
     return [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
 
 
-def load_frames(cfg, videos: list[str], subsample, device) -> Frames:
+def load_frames(cfg, videos: list[str], subsample, device, progress: bool = True) -> Frames:
     """Read a split with the IMavatar reader (`train.data.read_subject`) -> Frames on `device`.
 
     Dataset errors (`train.data.DatasetError`) propagate unchanged: they name file and field.
@@ -69,7 +69,8 @@ def load_frames(cfg, videos: list[str], subsample, device) -> Frames:
     from train.data import read_subject
 
     dc = cfg.data
-    sub = read_subject(dc.root, videos, subsample, tuple(dc.img_res), tuple(dc.background), dc.n_exp)
+    sub = read_subject(dc.root, videos, subsample, tuple(dc.img_res), tuple(dc.background), dc.n_exp,
+                       progress=progress)
     images = np.asarray(sub.images)
     masks = np.asarray(sub.masks)
     if masks.dtype != np.uint8:
