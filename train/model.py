@@ -92,6 +92,11 @@ class AvatarModel(nn.Module):
                 normals = vertex_normals(verts, flame.faces.long())
                 pts = lattice_points(lo, hi, r).reshape(-1, 3)
                 sdf = signed_distance(pts, verts, normals)
+                if mc.sdf_init == "mesh":  # exact near the layers; the pseudo distance is fine far out
+                    from train.fields.mesh_distance import mesh_signed_distance
+
+                    band = sdf.abs() < (mc.level_range[1] - mc.level_range[0]) + abs(mc.sdf_init_offset) + 0.05
+                    sdf[band] = mesh_signed_distance(pts[band], verts, flame.faces, normals)
                 base = (sdf + mc.level_range[0] - mc.sdf_init_offset).reshape(r, r, r)
             else:
                 base = torch.zeros(r, r, r, device=dev)

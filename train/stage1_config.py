@@ -36,6 +36,11 @@ class ModelConfig:
     """Jaw opening (rad about x) of the canonical pose; canonical expression = train mean."""
     bbox_margin: float = 0.25
     """Margin (world units) added around the canonical morphable-model bbox for the fields."""
+    sdf_init: str = "vertices"
+    """Initial manifold: `vertices` (distance to the nearest model vertex, signed by its normal:
+    cheap, but its zero set is shingled between vertices and the outer levels are unions of
+    spheres, so the layers start with normals ~12 deg off the model's, median) or `mesh` (signed
+    distance to the model's triangles: smooth levels with the model's normals, ~2 deg)."""
     sdf_init_offset: float = 0.0
     """Manifold init: s = signed distance to the morphable model + innermost level - this offset,
     i.e. the innermost layer starts this far outside the model's surface, outer layers further out."""
@@ -98,6 +103,8 @@ class ModelConfig:
             raise ValueError(f"model.basis_rank must be >= 0 (0 = independent bases); got {self.basis_rank}")
         if not 0.0 < self.alpha_init < 1.0:
             raise ValueError(f"model.alpha_init must be in (0, 1); got {self.alpha_init}")
+        if self.sdf_init not in ("vertices", "mesh"):
+            raise ValueError(f"model.sdf_init must be vertices or mesh; got {self.sdf_init!r}")
         if self.inverse_init not in ("vertex", "bones"):
             raise ValueError(f"model.inverse_init must be vertex or bones; got {self.inverse_init!r}")
         if self.radiance_thickness < 0:
