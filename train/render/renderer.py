@@ -102,6 +102,9 @@ def _geometry(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jit
 
     with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
         n_c = model.manifold_field.gradient(x_c, mc.fd_eps)
+        k = model.cfg.train.shading_normal_grad
+        if differentiable and k != 1.0:  # same value, gradient through the shading normals scaled by k
+            n_c = n_c * k + n_c.detach() * (1.0 - k)
     r_c, _ = blend(w, fs.canonical_transforms[None])
     r_d, _ = blend(w, fs.transforms)
     n_d = F.normalize(matvec(r_d, matvec(inv3(r_c), n_c)), dim=-1, eps=1e-8)
