@@ -133,10 +133,6 @@ class TrainConfig:
     """Learning rate of the radiance field and the per-frame MLP (Adam)."""
     lr_geometry: float = 1.5e-3
     """Learning rate of the manifold field (dense grids: Adam moves every touched voxel by ~lr)."""
-    geometry_adam_eps: float = 1e-15
-    """Adam's eps for the manifold field. Its grid gradients are tiny and noise-dominated (CPU
-    A/B model: sqrt(v) median 1.5e-6, |m|/sqrt(v) 0.02 on the base grid), which a tiny eps still
-    turns into steps of ~lr; an eps near the gradients' size damps that noise."""
     lr_deform: float = 2e-4
     """Learning rate of the deformation field's residual grid."""
     lr_final_ratio: float = 0.1
@@ -212,7 +208,6 @@ class TrainConfig:
                      "preview_every", "preview_res"):
             _positive(f"train.{name}", getattr(self, name))
         _positive("train.lr", self.lr)
-        _positive("train.geometry_adam_eps", self.geometry_adam_eps)
         _positive("train.normal_smooth_radius", self.normal_smooth_radius)
         if not 0.0 <= self.shading_normal_grad <= 1.0:
             raise ValueError(f"train.shading_normal_grad must be in [0, 1]; got {self.shading_normal_grad}")

@@ -58,14 +58,13 @@ def lr_factor(step: int, tcfg) -> float:
 
 
 def param_groups(model: AvatarModel, tc) -> list[dict]:
-    """Adam groups: manifold (lr_geometry, eps geometry_adam_eps), deformation residual (lr_deform),
-    the rest (lr)."""
+    """Adam groups: manifold (lr_geometry), deformation residual (lr_deform), the rest (lr)."""
     geo, deform, rest = [], [], []
     for name, p in model.named_parameters():
         if name.startswith("flame.") or not p.requires_grad:
             continue
         (geo if name.startswith("manifold_field.") else deform if name.startswith("deform_field.") else rest).append(p)
-    return [{"params": geo, "lr": tc.lr_geometry, "eps": tc.geometry_adam_eps}, {"params": deform, "lr": tc.lr_deform},
+    return [{"params": geo, "lr": tc.lr_geometry}, {"params": deform, "lr": tc.lr_deform},
             {"params": rest, "lr": tc.lr}]
 
 

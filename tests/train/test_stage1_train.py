@@ -174,27 +174,3 @@ def test_nan_loss_stops_and_keeps_last_checkpoint(tiny_subject, tmp_path, monkey
     ckpt = state_of(tmp_path)
     assert ckpt["step"] == 2
     assert all(torch.isfinite(v).all() for v in ckpt["model"].values() if v.is_floating_point())
-
-
-def test_geometry_group_takes_its_own_adam_eps():
-    """The manifold field's Adam group carries train.geometry_adam_eps (and lr_geometry); a step
-    with a gradient far below eps barely moves it, while the default eps normalises it to ~lr."""
-    from train.config import load_config
-    from train.model import AvatarModel, build_flame
-    from train.trainer import param_groups
-
-    cfg = load_config("configs/tiny.yaml", ["train.geometry_adam_eps=1e-4"])
-    torch.manual_seed(0)
-    model = AvatarModel(cfg, build_flame(cfg, "cpu"), torch.zeros(cfg.data.n_exp))
-    geo = param_groups(model, cfg.train)[0]
-    names = {id(p) for n, p in model.named_parameters() if n.startswith("manifold_field.")}
-    assert {id(p) for p in geo["params"]} == names
-    assert geo["eps"] == 1e-4 and geo["lr"] == cfg.train.lr_geometry
-    moved = {}
-    for eps in (1e-15, 1e-4):
-        p = torch.nn.Parameter(torch.zeros(10))
-        opt = torch.optim.Adam([{"params": [p], "lr": 1e-3, "eps": eps}], betas=(0.9, 0.99))
-        p.grad = torch.full((10,), 1e-7)
-        opt.step()
-        moved[eps] = float(p.detach().abs().max())
-    assert moved[1e-15] == pytest.approx(1e-3, rel=1e-3) and moved[1e-4] < 1e-5
