@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from train.fields.prior import nearest_vertices
+
 
 def _dot(a: Tensor, b: Tensor) -> Tensor:
     return (a * b).sum(-1)
@@ -66,16 +68,6 @@ def vertex_faces(faces: Tensor, n_vertices: int) -> Tensor:
     return table
 
 
-def _k_nearest(x: Tensor, verts: Tensor, k: int) -> Tensor:
-    if x.device.type == "cpu":
-        from scipy.spatial import cKDTree
-
-        _, idx = cKDTree(verts.double().numpy()).query(x.double().numpy(), k=k)
-        return torch.as_tensor(idx, dtype=torch.long).reshape(x.shape[0], k)
-    d2 = (x * x).sum(-1, keepdim=True) - 2.0 * x @ verts.T + (verts * verts).sum(-1)[None]
-    return d2.topk(k, dim=-1, largest=False).indices
-
-
 @torch.no_grad()
 def mesh_signed_distance(x: Tensor, verts: Tensor, faces: Tensor, normals: Tensor, k: int = 4,
                          chunk: int = 32768) -> Tensor:
@@ -86,7 +78,7 @@ def mesh_signed_distance(x: Tensor, verts: Tensor, faces: Tensor, normals: Tenso
     out = []
     for i in range(0, x.shape[0], chunk):
         p = x[i : i + chunk]
-        near = _k_nearest(p, verts, min(k, verts.shape[0]))  # (n, k)
+        _, near = nearest_vertices(p, verts, k)  # (n, k)
         cand = around[near].reshape(p.shape[0], -1)  # (n, k * D), -1 padded
         ok = cand >= 0
         tri = faces[cand.clamp(min=0)]  # (n, C, 3)

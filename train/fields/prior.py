@@ -13,29 +13,37 @@ import torch
 from torch import Tensor
 
 
-def nearest_vertex(x: Tensor, verts: Tensor, chunk: int = 8192) -> tuple[Tensor, Tensor]:
-    """x (N, 3), verts (V, 3) -> (squared distance (N,), index (N,)) of the nearest vertex.
+def nearest_vertices(x: Tensor, verts: Tensor, k: int = 1, chunk: int = 8192) -> tuple[Tensor, Tensor]:
+    """x (N, 3), verts (V, 3) -> (squared distances (N, k), indices (N, k)) of the k nearest
+    vertices, nearest first.
 
     CPU: a k-d tree (scipy); CUDA: chunked brute force (one matmul per chunk).
     """
-    if x.device.type == "cpu" and x.shape[0] > 0:
+    k = min(k, verts.shape[0])
+    if x.shape[0] == 0:
+        return x.new_zeros(0, k), torch.zeros(0, k, dtype=torch.long, device=x.device)
+    if x.device.type == "cpu":
         from scipy.spatial import cKDTree
 
-        dist, idx = cKDTree(verts.detach().double().numpy()).query(x.detach().double().numpy(), k=1)
-        idx_t = torch.as_tensor(idx, dtype=torch.long)
+        _, idx = cKDTree(verts.detach().double().numpy()).query(x.detach().double().numpy(), k=k)
+        idx_t = torch.as_tensor(idx, dtype=torch.long).reshape(x.shape[0], k)
         # recompute in torch so the distance is exact in the caller's dtype
-        return (x.detach() - verts[idx_t]).pow(2).sum(-1), idx_t
+        return (x.detach()[:, None] - verts[idx_t]).pow(2).sum(-1), idx_t
     d2_out, idx_out = [], []
     vv = (verts * verts).sum(-1)
     for i in range(0, x.shape[0], chunk):
         xs = x[i : i + chunk]
         d2 = (xs * xs).sum(-1, keepdim=True) - 2.0 * xs @ verts.T + vv[None]
-        m, j = d2.min(dim=-1)
+        m, j = d2.topk(k, dim=-1, largest=False)
         d2_out.append(m.clamp_min(0.0))
         idx_out.append(j)
-    if not d2_out:
-        return x.new_zeros(0), torch.zeros(0, dtype=torch.long, device=x.device)
     return torch.cat(d2_out), torch.cat(idx_out)
+
+
+def nearest_vertex(x: Tensor, verts: Tensor, chunk: int = 8192) -> tuple[Tensor, Tensor]:
+    """x (N, 3), verts (V, 3) -> (squared distance (N,), index (N,)) of the nearest vertex."""
+    d2, idx = nearest_vertices(x, verts, 1, chunk)
+    return d2[:, 0], idx[:, 0]
 
 
 def vertex_normals(verts: Tensor, faces: Tensor) -> Tensor:
