@@ -133,6 +133,11 @@ class TrainConfig:
     """Learning rate of the radiance field and the per-frame MLP (Adam)."""
     lr_geometry: float = 1.5e-3
     """Learning rate of the manifold field (dense grids: Adam moves every touched voxel by ~lr)."""
+    lr_manifold_base_scale: float = 1.0
+    """Learning rate of the manifold's dense base grid relative to `lr_geometry`. The base holds
+    the initial SDF at `model.manifold_base_res`; its voxels can carve bumps of a few pixels that
+    the colour loss uses to memorise views. 0 keeps the initial base: geometry then changes only
+    through the multi-resolution residual (`model.manifold_grid_res`)."""
     lr_deform: float = 2e-4
     """Learning rate of the deformation field's residual grid."""
     lr_final_ratio: float = 0.1
@@ -208,6 +213,8 @@ class TrainConfig:
                      "preview_every", "preview_res"):
             _positive(f"train.{name}", getattr(self, name))
         _positive("train.lr", self.lr)
+        if self.lr_manifold_base_scale < 0:
+            raise ValueError(f"train.lr_manifold_base_scale must be >= 0; got {self.lr_manifold_base_scale}")
         _positive("train.normal_smooth_radius", self.normal_smooth_radius)
         if not 0.0 <= self.shading_normal_grad <= 1.0:
             raise ValueError(f"train.shading_normal_grad must be in [0, 1]; got {self.shading_normal_grad}")

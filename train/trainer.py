@@ -58,14 +58,18 @@ def lr_factor(step: int, tcfg) -> float:
 
 
 def param_groups(model: AvatarModel, tc) -> list[dict]:
-    """Adam groups: manifold (lr_geometry), deformation residual (lr_deform), the rest (lr)."""
-    geo, deform, rest = [], [], []
+    """Adam groups: manifold (lr_geometry; its dense base grid lr_geometry * lr_manifold_base_scale),
+    deformation residual (lr_deform), the rest (lr)."""
+    base, geo, deform, rest = [], [], [], []
     for name, p in model.named_parameters():
         if name.startswith("flame.") or not p.requires_grad:
             continue
-        (geo if name.startswith("manifold_field.") else deform if name.startswith("deform_field.") else rest).append(p)
+        if name == "manifold_field.base":
+            base.append(p)
+        else:
+            (geo if name.startswith("manifold_field.") else deform if name.startswith("deform_field.") else rest).append(p)
     return [{"params": geo, "lr": tc.lr_geometry}, {"params": deform, "lr": tc.lr_deform},
-            {"params": rest, "lr": tc.lr}]
+            {"params": rest, "lr": tc.lr}, {"params": base, "lr": tc.lr_geometry * tc.lr_manifold_base_scale}]
 
 
 def sample_batch(frames: Frames, ids: torch.Tensor, cfg: HeadbakeConfig, g: torch.Generator, device) -> dict:

@@ -3,11 +3,11 @@
 # leaves the H100 mostly idle between small kernels), then evaluated side by side. Every variant
 # gets the same step count, so their numbers compare with each other, not with single-run timings.
 #
-#   VARIANTS="base:model.sdf_init=mesh frozen:model.sdf_init=mesh,train.lr_geometry=1e-5" \
+#   VARIANTS="base:model.sdf_init=mesh frozen:model.sdf_init=mesh;train.lr_geometry=1e-5" \
 #     PHASE=train bash scripts/gpu/parallel_ab.sh     # one call (< 10 min)
 #   VARIANTS="..." PHASE=eval bash scripts/gpu/parallel_ab.sh   # a back-to-back call on the warm machine
 #
-# Env: VARIANTS (space-separated name:k=v,k=v; name alone = defaults), PHASE (train|eval|both),
+# Env: VARIANTS (space-separated name:k=v;k=v; name alone = defaults), PHASE (train|eval|both),
 # ITERS (train.iterations, default 2000), MAX_MIN (time guard per variant, default 6.5),
 # EVAL_FRAMES (default 30), REGIONS (variants for train.region_error on the test split, optional),
 # OUT (results root, default runs/ab), CONFIG (default configs/synthetic.yaml).
@@ -26,7 +26,7 @@ pids=()
 for spec in $VARIANTS; do
   name=${spec%%:*}
   sets=()
-  if [ "$spec" != "$name" ]; then IFS=',' read -r -a sets <<< "${spec#*:}"; fi
+  if [ "$spec" != "$name" ]; then IFS=';' read -r -a sets <<< "${spec#*:}"; fi
   phases="train eval report"
   [ "$PHASE" = train ] && phases="train"
   [ "$PHASE" = eval ] && phases="eval report"

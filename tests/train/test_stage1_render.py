@@ -392,3 +392,38 @@ def test_shading_normal_grad_scales_only_the_gradient_through_the_normals(model)
     torch.testing.assert_close(rgbs[0.0], rgbs[1.0])
     assert (grads[1.0] - grads[0.0]).abs().max() > 1e-4 * grads[1.0].abs().max()
     torch.testing.assert_close(grads[0.5], 0.5 * (grads[0.0] + grads[1.0]), rtol=1e-3, atol=1e-6 * grads[1.0].abs().max())
+
+
+def test_manifold_base_learning_rate_scale(model):
+    """`train.lr_manifold_base_scale` puts the manifold's dense base grid in its own Adam group;
+    at 0 a step moves the residual grids but leaves the initial base untouched."""
+    import copy
+
+    from train.trainer import param_groups
+
+    tc = copy.deepcopy(model.cfg.train)
+    tc.lr_manifold_base_scale = 0.25
+    groups = param_groups(model, tc)
+    base = model.manifold_field.base
+    holding = [g for g in groups if any(p is base for p in g["params"])]
+    assert len(holding) == 1 and holding[0]["params"] == [base]
+    assert holding[0]["lr"] == pytest.approx(0.25 * tc.lr_geometry)
+    assert [g["lr"] for g in groups[:3]] == [tc.lr_geometry, tc.lr_deform, tc.lr]
+
+    m = copy.deepcopy(model)
+    tc.lr_manifold_base_scale = 0.0
+    opt = torch.optim.Adam(param_groups(m, tc), eps=1e-15)
+    before_base = m.manifold_field.base.detach().clone()
+    before_grid = m.manifold_field.encoding.grids[0].detach().clone()
+    x = m.canonical_vertices[::20]
+    for _ in range(2):  # the residual's zero last layer must move before its grids get gradients
+        opt.zero_grad()
+        (m.manifold(x) - model.levels[0] - 0.05).pow(2).mean().backward()
+        opt.step()
+    assert torch.equal(m.manifold_field.base, before_base)
+    assert not torch.equal(m.manifold_field.encoding.grids[0], before_grid)
+
+
+def test_manifold_base_scale_must_not_be_negative():
+    with pytest.raises(Exception, match="lr_manifold_base_scale"):
+        load_config("configs/tiny.yaml", ["train.lr_manifold_base_scale=-1"])
