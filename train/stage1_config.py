@@ -137,7 +137,9 @@ class TrainConfig:
     """Learning rate of the manifold's dense base grid relative to `lr_geometry`. The base holds
     the initial SDF at `model.manifold_base_res`; its voxels can carve bumps of a few pixels that
     the colour loss uses to memorise views. 0 keeps the initial base: geometry then changes only
-    through the multi-resolution residual (`model.manifold_grid_res`)."""
+    through the multi-resolution residual (`model.manifold_grid_res`). H100 A/B (synthetic, mesh
+    init, residual [16,32,64], ~1360 of 1500 steps): test 21.23 dB / SSIM 0.848 vs defaults 21.43 /
+    0.837: smoother skin, no PSNR gain, so 1 stays the default."""
     lr_deform: float = 2e-4
     """Learning rate of the deformation field's residual grid."""
     lr_final_ratio: float = 0.1

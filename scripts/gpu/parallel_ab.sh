@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Several stage-1 variants trained side by side on one GPU (the model uses ~7 GiB and one process
-# leaves the H100 mostly idle between small kernels), then evaluated side by side. Every variant
-# gets the same step count, so their numbers compare with each other, not with single-run timings.
+# Several stage-1 variants trained side by side on one GPU (the model uses ~7 GiB), then evaluated
+# side by side. On the H100 three at once ran 3.3-3.5 it/s each (~10 it/s together vs 7.5-9 for one
+# alone), so this buys same-conditions comparisons more than throughput. Every variant gets the same
+# step count: their numbers compare with each other, not with single-run timings. Keep EVAL_FRAMES
+# small: three 150-frame evaluations side by side took over 7 minutes.
 #
 #   VARIANTS="base:model.sdf_init=mesh frozen:model.sdf_init=mesh;train.lr_geometry=1e-5" \
 #     PHASE=train bash scripts/gpu/parallel_ab.sh     # one call (< 10 min)
