@@ -103,7 +103,8 @@ class AvatarModel(nn.Module):
 
         self.n_bones = weights.shape[1]
         self.manifold_field = ManifoldField(lo, hi, base, mc.manifold_grid_res, mc.grid_channels, mc.mlp_hidden)
-        self.deform_field = DeformField(lo, hi, prior, n_exp, self.n_bones, mc.deform_residual_res)
+        self.deform_field = DeformField(lo, hi, prior, n_exp, self.n_bones, mc.deform_residual_res,
+                                        mc.deform_residual_channels)
         self.radiance_field = RadianceField(lo, hi, mc.radiance_grid_res, mc.grid_channels, mc.mlp_hidden,
                                             mc.dim_pos_feature, mc.num_texture_basis, mc.alpha_init,
                                             mc.basis_rank)

@@ -427,3 +427,32 @@ def test_manifold_base_learning_rate_scale(model):
 def test_manifold_base_scale_must_not_be_negative():
     with pytest.raises(Exception, match="lr_manifold_base_scale"):
         load_config("configs/tiny.yaml", ["train.lr_manifold_base_scale=-1"])
+
+
+def test_skinning_only_deformation_residual_matches_full_residual_with_zero_coefficients():
+    """`model.deform_residual_channels: skinning` learns only the skinning logits: the field and its
+    per-frame volumes equal those of a full residual whose expression/pose channels are zero."""
+    from train.fields.deformer import DeformField
+
+    g = torch.Generator().manual_seed(3)
+    n_exp, n_bones, r = 2, 3, 4
+    n_ch = n_exp * 3 + 108 + n_bones
+    prior = torch.rand(1, n_ch, 6, 6, 6, generator=g)
+    lo, hi = -torch.ones(3), torch.ones(3)
+    full = DeformField(lo, hi, prior, n_exp, n_bones, r, "all")
+    skin = DeformField(lo, hi, prior, n_exp, n_bones, r, "skinning")
+    assert skin.residual.shape == (1, n_bones, r, r, r)
+    with torch.no_grad():
+        skin.residual.copy_(torch.randn(skin.residual.shape, generator=g))
+        full.residual.zero_()
+        full.residual[:, -n_bones:] = skin.residual
+    x = torch.rand(50, 3, generator=g) * 1.8 - 0.9
+    for a, b in zip(full(x), skin(x)):
+        torch.testing.assert_close(a, b)
+    d_e, d_p = torch.randn(2, n_exp, generator=g), torch.randn(2, 36, generator=g)
+    torch.testing.assert_close(full.frame_volumes(d_e, d_p), skin.frame_volumes(d_e, d_p))
+    # gradients reach only the skinning residual
+    skin.frame_volumes(d_e, d_p).sum().backward()
+    assert skin.residual.grad is not None and skin.residual.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="residual_channels"):
+        DeformField(lo, hi, prior, n_exp, n_bones, r, "expression")

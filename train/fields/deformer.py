@@ -7,7 +7,10 @@ P (108, index p*3+c), skinning logits (Jb)]):
 
 `prior` is the morphable model's own value at the nearest canonical vertex (fixed; logits =
 log(max(w, 1e-4))), `residual` a learnable coarse grid starting at zero, so deformation starts
-as the morphable model's and is refined where the images ask for it.
+as the morphable model's and is refined where the images ask for it. With `residual_channels`
+"skinning" the residual covers only the skinning logits: the expression and pose-corrective
+coefficients (156 per voxel with 16 expressions) stay the prior's, since with them the residual
+can fit a warp per training frame that new frames do not share.
 
 Inverse deformation evaluates the field many times per sample for one frame's (psi, pose
 feature). Since everything but the softmax is linear in V, `frame_volumes` contracts the
@@ -33,17 +36,20 @@ def prior_logits_volume(volume: Tensor, n_exp: int) -> Tensor:
 
 
 class DeformField(nn.Module):
-    def __init__(self, lo: Tensor, hi: Tensor, prior_volume: Tensor, n_exp: int, n_bones: int, residual_res: int):
+    def __init__(self, lo: Tensor, hi: Tensor, prior_volume: Tensor, n_exp: int, n_bones: int, residual_res: int,
+                 residual_channels: str = "all"):
         super().__init__()
         n_ch = n_exp * 3 + 36 * 3 + n_bones
         if prior_volume.dim() != 5 or prior_volume.shape[1] != n_ch:
             raise ValueError(f"prior_volume must be (1, {n_ch}, R, R, R); got {tuple(prior_volume.shape)}")
+        if residual_channels not in ("all", "skinning"):
+            raise ValueError(f"residual_channels must be all or skinning; got {residual_channels!r}")
         self.n_exp, self.n_bones = n_exp, n_bones
         self.register_buffer("lo", lo.detach().clone().float(), persistent=False)
         self.register_buffer("hi", hi.detach().clone().float(), persistent=False)
         self.register_buffer("prior", prior_logits_volume(prior_volume.float(), n_exp), persistent=False)
         r = residual_res
-        self.residual = nn.Parameter(torch.zeros(1, n_ch, r, r, r))
+        self.residual = nn.Parameter(torch.zeros(1, n_ch if residual_channels == "all" else n_bones, r, r, r))
 
     @property
     def prior_res(self) -> int:
@@ -59,9 +65,17 @@ class DeformField(nn.Module):
         e3 = self.n_exp * 3
         return v.narrow(dim, 0, e3), v.narrow(dim, e3, 108), v.narrow(dim, e3 + 108, self.n_bones)
 
+    def _full_residual(self) -> Tensor:
+        """The residual over all C channels (zeros where it does not apply), (1, C, r, r, r)."""
+        res = self.residual
+        missing = self.prior.shape[1] - res.shape[1]
+        if missing == 0:
+            return res
+        return torch.cat([res.new_zeros(1, missing, *res.shape[2:]), res], dim=1)
+
     def volume(self) -> Tensor:
         """The full field volume V (1, C, R, R, R)."""
-        return self.prior + self._up(self.residual)
+        return self.prior + self._up(self._full_residual())
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """x (N, 3) -> E (N, n_exp, 3), P (N, 36, 3), w (N, Jb) (rows sum to 1)."""
@@ -84,7 +98,12 @@ class DeformField(nn.Module):
             out = torch.cat([disp, logit.reshape(1, self.n_bones, -1).expand(b, -1, -1)], dim=1)
             return out.reshape(b, -1, r, r, r)
 
-        return contract(self.prior) + self._up(contract(self.residual))
+        if self.residual.shape[1] == self.n_bones:  # skinning-only residual: no displacement term
+            res = self.residual
+            extra = torch.cat([res.new_zeros(b, 3, *res.shape[2:]), res.expand(b, -1, -1, -1, -1)], dim=1)
+        else:
+            extra = contract(self.residual)
+        return contract(self.prior) + self._up(extra)
 
     def frame_warp(self, x: Tensor, volumes: Tensor) -> tuple[Tensor, Tensor]:
         """x (B, M, 3) -> displacement E.dpsi + P^T.dpf (B, M, 3) and skinning weights (B, M, Jb)."""
