@@ -98,12 +98,7 @@ class DeformField(nn.Module):
             out = torch.cat([disp, logit.reshape(1, self.n_bones, -1).expand(b, -1, -1)], dim=1)
             return out.reshape(b, -1, r, r, r)
 
-        if self.residual.shape[1] == self.n_bones:  # skinning-only residual: no displacement term
-            res = self.residual
-            extra = torch.cat([res.new_zeros(b, 3, *res.shape[2:]), res.expand(b, -1, -1, -1, -1)], dim=1)
-        else:
-            extra = contract(self.residual)
-        return contract(self.prior) + self._up(extra)
+        return contract(self.prior) + self._up(contract(self._full_residual()))
 
     def frame_warp(self, x: Tensor, volumes: Tensor) -> tuple[Tensor, Tensor]:
         """x (B, M, 3) -> displacement E.dpsi + P^T.dpf (B, M, 3) and skinning weights (B, M, Jb)."""
