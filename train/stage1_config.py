@@ -54,11 +54,11 @@ class ModelConfig:
     """Resolution of the deformation volume (nearest-vertex morphable-model attributes + residual)."""
     deform_residual_res: int = 16
     """Resolution of the deformation field's learnable residual grid (coarse: smooth corrections)."""
-    deform_residual_channels: str = "all"
-    """What the deformation residual may change: `all` (expression and pose-corrective coefficients
-    and skinning logits) or `skinning` (skinning logits only; expression/pose coefficients stay the
-    morphable model's). CPU A/B (128 px, 300 steps): a near-frozen residual (`train.lr_deform`
-    1e-9 / 2e-5) gained 0.5-0.8 dB on held-out frames: 156 coefficients per voxel fit per-frame warps."""
+    deform_residual_channels: str = "skinning"
+    """What the deformation residual may change: `skinning` (the default: skinning logits only;
+    expression/pose coefficients stay the morphable model's) or `all` (also the 156 expression and
+    pose-corrective coefficients per voxel, which fit per-frame warps). H100, 1500 steps, 150 test
+    frames: skinning 23.03 dB / SSIM 0.863 / IoU 0.971 vs all 22.17 / 0.852 / 0.966."""
     grid_channels: int = 4
     """Feature channels per grid level."""
     mlp_hidden: int = 64
