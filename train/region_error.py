@@ -68,6 +68,15 @@ def _psnr_of(mse: float) -> float:
     return float("inf") if mse <= 0 else -10.0 * math.log10(mse)
 
 
+def _strict_json(obj):
+    """`obj` with non-finite floats (the inf PSNR of a class without error) as None: strict JSON."""
+    if isinstance(obj, dict):
+        return {k: _strict_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict_json(v) for v in obj]
+    return None if isinstance(obj, float) and not math.isfinite(obj) else obj
+
+
 def summarise(err: torch.Tensor, cls: torch.Tensor, names: list[str]) -> dict:
     """err (N, H, W) per-pixel squared error (mean over RGB), cls (N, H, W) -> per-class table."""
     total, n = float(err.sum()), err.numel()
@@ -198,7 +207,7 @@ def region_error(cfg, split: str = "test", max_frames: int | None = 10, edge_px:
     for v in variants:
         res[v] = summarise(torch.stack(errs[v]), cls_all, names)
     out_dir = cfg.workpath / "eval"
-    atomic_write_text(out_dir / f"region_error_{split}.json", json.dumps(res, indent=2))
+    atomic_write_text(out_dir / f"region_error_{split}.json", json.dumps(_strict_json(res), indent=2, allow_nan=False))
     if first is not None:
         gt, pred, cls = first
         heat = ((pred - gt).abs() * 4).clamp(0, 1)

@@ -165,6 +165,11 @@ def test_region_summary_shares_and_psnr():
     assert a["pixel_share"] == pytest.approx(0.25) and a["error_share"] == pytest.approx(1.0)
     assert a["psnr_inside"] == pytest.approx(20.0) and a["psnr_without"] == math.inf
     assert b["error_share"] == 0.0 and b["psnr_inside"] == math.inf and b["psnr_without"] == pytest.approx(res["psnr"])
+    # the written JSON is strict (no Infinity token): an infinite PSNR becomes null
+    from train.region_error import _strict_json
+    back = json.loads(json.dumps(_strict_json(res), allow_nan=False))
+    assert back["classes"]["b"]["psnr_inside"] is None and back["classes"]["a"]["psnr_without"] is None
+    assert back["classes"]["a"]["psnr_inside"] == pytest.approx(20.0)
 
 
 def test_class_map_labels_model_regions_edge_and_outside():
