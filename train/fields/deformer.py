@@ -65,17 +65,21 @@ class DeformField(nn.Module):
         e3 = self.n_exp * 3
         return v.narrow(dim, 0, e3), v.narrow(dim, e3, 108), v.narrow(dim, e3 + 108, self.n_bones)
 
+    def _pad_channels(self, v: Tensor) -> Tensor:
+        """A residual-shaped tensor (1, c, ...) over all C channels: zeros where the residual does not apply."""
+        missing = self.prior.shape[1] - v.shape[1]
+        if missing == 0:
+            return v
+        return torch.cat([v.new_zeros(1, missing, *v.shape[2:]), v], dim=1)
+
     def _full_residual(self) -> Tensor:
         """The residual over all C channels (zeros where it does not apply), (1, C, r, r, r)."""
-        res = self.residual
-        missing = self.prior.shape[1] - res.shape[1]
-        if missing == 0:
-            return res
-        return torch.cat([res.new_zeros(1, missing, *res.shape[2:]), res], dim=1)
+        return self._pad_channels(self.residual)
 
     def volume(self) -> Tensor:
-        """The full field volume V (1, C, R, R, R)."""
-        return self.prior + self._up(self._full_residual())
+        """The full field volume V (1, C, R, R, R). Upsampling is per channel, so only the residual's
+        own channels are upsampled (the skinning-only residual: Jb of C channels)."""
+        return self.prior + self._pad_channels(self._up(self.residual))
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """x (N, 3) -> E (N, n_exp, 3), P (N, 36, 3), w (N, Jb) (rows sum to 1)."""
