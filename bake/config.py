@@ -23,13 +23,16 @@ class BakeConfig:
     """Lattice resolution of the first, dense evaluation; mc_resolution must be this times 2^k."""
     mc_lipschitz: float = 1.5
     """Assumed bound on |grad s|: cells within this times their diagonal of a level are refined."""
-    mc_smoothing: float = 1.5
+    mc_smoothing: float = 0.0
     """Gaussian blur (sigma in lattice cells of mc_resolution) of the sampled manifold before
     marching cubes: removes voxel-scale tunnels and bridges of a noisy field, whose handles
     otherwise cut the UV atlas into many charts (each chart border duplicates vertices); 0 = off.
-    H100, default avatar, mc_resolution 256, one checkpoint: 0 -> 1.5 takes the layers from
-    11.6-13.0k to 9.0-10.2k vertices (charts 1435-1930 -> 632-923) and the bake from 129 to 73 s,
-    fine-tuned test PSNR 21.58 dB (stage 1 21.34)."""
+    It also moves the level sets of a crumpled field and erodes thin shells, which the baked
+    avatar then lacks: dev, `make demo` CPU budget (mc 128), skinning-residual model, 30 test
+    frames: stage 1 19.74 dB, baked at 1.5 18.76 (IoU 0.926) vs at 0 19.72 (0.947); mc 256 at 1.5
+    19.74. H100, 1500-step model, mc 256 at 1.5: stage 1 22.85, baked 20.53 dB. Hence off by
+    default. H100, c157459 model, mc 256: 0 -> 1.5 took the layers from 11.6-13.0k to 9.0-10.2k
+    vertices (charts 1435-1930 -> 632-923) and the bake from 129 to 73 s."""
     min_component_fraction: float = 0.05
     """Keep connected components with at least this fraction of the largest one's area (1: largest only)."""
     back_density: float = 0.5
