@@ -276,6 +276,11 @@ def load_stage1(workdir, device="cpu", checkpoint: str | None = None):
         raise FileNotFoundError(f"{ckpt_path}: stage-1 checkpoint not found (train stage 1 first)")
     cfg = load_config(cfg_path)
     state = torch.load(ckpt_path, map_location="cpu", weights_only=True)["model"]
+    res = state.get("deform_field.residual")
+    if res is not None:
+        # run folders from before `model.deform_residual_channels` (default then: all) lack the key:
+        # the residual's channels tell (all: 3 n_exp + 108 pose + bones; skinning: the bones only)
+        cfg.model.deform_residual_channels = "all" if res.shape[1] > 108 else "skinning"
     flame = build_flame(cfg, "cpu")
     flame_state = {k[len("flame."):]: v for k, v in state.items() if k.startswith("flame.")}
     flame.load_state_dict(flame_state, strict=False)

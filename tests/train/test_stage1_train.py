@@ -174,3 +174,25 @@ def test_nan_loss_stops_and_keeps_last_checkpoint(tiny_subject, tmp_path, monkey
     ckpt = state_of(tmp_path)
     assert ckpt["step"] == 2
     assert all(torch.isfinite(v).all() for v in ckpt["model"].values() if v.is_floating_point())
+
+
+def test_run_folder_without_residual_channels_key_loads_its_all_channel_residual(tmp_path):
+    """A run folder from before `model.deform_residual_channels` (its config lacks the key, and the
+    default was then `all`) still loads: the checkpoint's residual tells which mode it was."""
+    import shutil
+
+    from train.config import load_config
+    from train.model import CHECKPOINT_NAME, CONFIG_NAME, AvatarModel, build_flame, load_stage1
+
+    cfg = load_config("configs/tiny.yaml", ["model.deform_residual_channels=all"])
+    torch.manual_seed(0)
+    model = AvatarModel(cfg, build_flame(cfg, "cpu"), torch.zeros(cfg.data.n_exp))
+    tdir = tmp_path / "train"
+    tdir.mkdir()
+    torch.save({"model": model.state_dict()}, tdir / CHECKPOINT_NAME)
+    shutil.copy("configs/tiny.yaml", tdir / CONFIG_NAME)
+    assert "deform_residual_channels" not in (tdir / CONFIG_NAME).read_text()
+    cfg2, loaded = load_stage1(tmp_path, "cpu")
+    assert cfg2.model.deform_residual_channels == "all"
+    torch.testing.assert_close(loaded.deform_field.residual, model.deform_field.residual)
+    assert loaded.deform_field.residual.shape[1] > 108
