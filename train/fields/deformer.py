@@ -72,10 +72,6 @@ class DeformField(nn.Module):
             return v
         return torch.cat([v.new_zeros(1, missing, *v.shape[2:]), v], dim=1)
 
-    def _full_residual(self) -> Tensor:
-        """The residual over all C channels (zeros where it does not apply), (1, C, r, r, r)."""
-        return self._pad_channels(self.residual)
-
     def volume(self) -> Tensor:
         """The full field volume V (1, C, R, R, R). Upsampling is per channel, so only the residual's
         own channels are upsampled (the skinning-only residual: Jb of C channels)."""
@@ -102,7 +98,7 @@ class DeformField(nn.Module):
             out = torch.cat([disp, logit.reshape(1, self.n_bones, -1).expand(b, -1, -1)], dim=1)
             return out.reshape(b, -1, r, r, r)
 
-        return contract(self.prior) + self._up(contract(self._full_residual()))
+        return contract(self.prior) + self._up(contract(self._pad_channels(self.residual)))
 
     def frame_warp(self, x: Tensor, volumes: Tensor) -> tuple[Tensor, Tensor]:
         """x (B, M, 3) -> displacement E.dpsi + P^T.dpf (B, M, 3) and skinning weights (B, M, Jb)."""
