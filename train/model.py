@@ -203,9 +203,23 @@ class AvatarModel(nn.Module):
         res["eikonal"] = gap.pow(2).mean()
         res["deform_residual"] = self.deform_field.residual_l2()
         # the model's surface lies on or inside the opaque layer (one-sided: hair may lie outside)
-        s_v = self.manifold_field(self.canonical_vertices[self.init_vertex_ids])
+        s_v = self.manifold_field(self.surface_points(self.cfg.train.surface_samples, prior_gen))
         res["surface"] = (s_v - self.levels[0]).clamp_min(0.0).mean()
         return res
+
+    def surface_points(self, n: int, gen: torch.Generator | None = None) -> Tensor:
+        """n points drawn area-uniformly on the canonical model's triangles (n = 0: the evenly
+        subsampled vertices `init_vertex_ids`)."""
+        if n == 0:
+            return self.canonical_vertices[self.init_vertex_ids]
+        f = self.flame.faces.long()
+        v = self.canonical_vertices
+        a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
+        area = torch.linalg.cross(b - a, c - a, dim=-1).norm(dim=-1)
+        tri = torch.multinomial(area.cpu(), n, replacement=True, generator=gen).to(v.device)
+        u = torch.rand(n, 2, generator=gen).to(v.device)
+        u = torch.where(u.sum(-1, keepdim=True) > 1.0, 1.0 - u, u)  # fold into the triangle
+        return a[tri] + u[:, :1] * (b[tri] - a[tri]) + u[:, 1:] * (c[tri] - a[tri])
 
     def normal_smoothness(self, pts: Tensor, gen: torch.Generator | None = None) -> Tensor:
         """Mean 1 - cos between the manifold normals at points and at a random neighbour

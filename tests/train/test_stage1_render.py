@@ -214,16 +214,17 @@ def test_basis_spread_is_the_bases_variance_at_hits(model):
     assert any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in model.radiance_field.parameters())
 
 
-def _regularisers(model):
+def _regularisers(model, seed=5):
     n_lv = model.levels.shape[0]
     no_hits = {"hit": torch.zeros(1, 1, n_lv, dtype=torch.bool), "x_c": torch.zeros(1, 1, n_lv, 3)}
-    return model.regularisers(no_hits, torch.zeros(1, 1), model.canonical_vertices[:8], prior_max=16, prior_dist2=0.002)
+    return model.regularisers(no_hits, torch.zeros(1, 1), model.canonical_vertices[:8], prior_max=16, prior_dist2=0.002,
+                              prior_gen=torch.Generator().manual_seed(seed))
 
 
 def test_surface_term_is_one_sided_on_the_opaque_level(model):
-    """`surface` charges model vertices outside the innermost level, never those inside it."""
-    ids = model.init_vertex_ids
-    s_v = model.manifold_field(model.canonical_vertices[ids]).detach()
+    """`surface` charges model surface points outside the innermost level, never those inside it."""
+    pts = model.surface_points(model.cfg.train.surface_samples, torch.Generator().manual_seed(5))
+    s_v = model.manifold_field(pts).detach()
     out = _regularisers(model)
     expect = (s_v - model.levels[0]).clamp_min(0).mean()
     torch.testing.assert_close(out["surface"].detach(), expect)
@@ -240,6 +241,33 @@ def test_surface_term_is_one_sided_on_the_opaque_level(model):
     finally:
         model.levels.copy_(saved)
         model.zero_grad(set_to_none=True)
+
+
+def test_surface_points_cover_the_triangles_not_only_vertices(model):
+    """The surface term's points lie on the model's triangles, area-uniformly, and fall between the
+    vertices (where the opaque level could otherwise sink); n = 0 gives the old vertex subset."""
+    v, f = model.canonical_vertices, model.flame.faces.long()
+    pts = model.surface_points(4096, torch.Generator().manual_seed(0))
+    assert pts.shape == (4096, 3)
+    again = model.surface_points(4096, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(pts, again)  # deterministic per generator (exact resume)
+    # every point lies on the mesh (exact distance, 64 candidate vertices) and mostly off its vertices
+    from train.fields.mesh_distance import mesh_signed_distance
+    from train.fields import vertex_normals
+
+    d_mesh = mesh_signed_distance(pts, v, model.flame.faces, vertex_normals(v, f), k=64).abs()
+    assert float(d_mesh.max()) < 1e-4
+    d_vert = torch.cdist(pts, v).min(dim=1).values
+    assert float(d_vert.median()) > 0.003
+    # area-uniform: the share of points on each half of the faces (by area) matches its area share
+    a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
+    area = torch.linalg.cross(b - a, c - a, dim=-1).norm(dim=-1)
+    big = area > area.median()
+    cent = (a + b + c) / 3
+    near_tri = torch.cdist(pts, cent).argmin(dim=1)
+    share = float(big[near_tri].float().mean())
+    assert abs(share - float(area[big].sum() / area.sum())) < 0.05
+    torch.testing.assert_close(model.surface_points(0), v[model.init_vertex_ids])
 
 
 def test_low_rank_bases_share_the_points_factors():
