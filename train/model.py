@@ -215,8 +215,9 @@ class AvatarModel(nn.Module):
         f = self.flame.faces.long()
         v = self.canonical_vertices
         a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
-        area = torch.linalg.cross(b - a, c - a, dim=-1).norm(dim=-1)
-        tri = torch.multinomial(area.cpu(), n, replacement=True, generator=gen).to(v.device)
+        if getattr(self, "_face_area", None) is None:  # static canonical mesh: once, on the CPU (the generator's device)
+            self._face_area = torch.linalg.cross(b - a, c - a, dim=-1).norm(dim=-1).cpu()
+        tri = torch.multinomial(self._face_area, n, replacement=True, generator=gen).to(v.device)
         u = torch.rand(n, 2, generator=gen).to(v.device)
         u = torch.where(u.sum(-1, keepdim=True) > 1.0, 1.0 - u, u)  # fold into the triangle
         return a[tri] + u[:, :1] * (b[tri] - a[tri]) + u[:, 1:] * (c[tri] - a[tri])
