@@ -84,6 +84,10 @@ class AvatarModel(nn.Module):
             self.register_buffer("vertex_expr", expr, persistent=False)
             self.register_buffer("vertex_pose", posed, persistent=False)
             self.register_buffer("vertex_weights", weights, persistent=False)
+            fa, fb, fc = verts[flame.faces.long()].unbind(1)
+            # triangle areas of the static canonical mesh for the surface term's sampling; a plain
+            # CPU tensor, not a buffer: it stays beside the CPU step generator when the model moves
+            self.face_area_cpu = torch.linalg.cross(fb - fa, fc - fa, dim=-1).norm(dim=-1).cpu()
             step = max(1, -(-verts.shape[0] // mc.init_vertices))
             self.register_buffer("init_vertex_ids", torch.arange(0, verts.shape[0], step, device=dev), persistent=False)
             prior = attribute_volume(lattice_points(lo, hi, mc.deform_prior_res), verts, expr, posed, weights)
@@ -212,15 +216,12 @@ class AvatarModel(nn.Module):
         subsampled vertices `init_vertex_ids`)."""
         if n == 0:
             return self.canonical_vertices[self.init_vertex_ids]
-        f = self.flame.faces.long()
         v = self.canonical_vertices
-        a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
-        if getattr(self, "_face_area", None) is None:  # static canonical mesh: once, on the CPU (the generator's device)
-            self._face_area = torch.linalg.cross(b - a, c - a, dim=-1).norm(dim=-1).cpu()
-        tri = torch.multinomial(self._face_area, n, replacement=True, generator=gen).to(v.device)
+        tri = torch.multinomial(self.face_area_cpu, n, replacement=True, generator=gen).to(v.device)
+        a, b, c = v[self.flame.faces[tri].long()].unbind(1)  # corners of the drawn triangles only
         u = torch.rand(n, 2, generator=gen).to(v.device)
         u = torch.where(u.sum(-1, keepdim=True) > 1.0, 1.0 - u, u)  # fold into the triangle
-        return a[tri] + u[:, :1] * (b[tri] - a[tri]) + u[:, 1:] * (c[tri] - a[tri])
+        return a + u[:, :1] * (b - a) + u[:, 1:] * (c - a)
 
     def normal_smoothness(self, pts: Tensor, gen: torch.Generator | None = None) -> Tensor:
         """Mean 1 - cos between the manifold normals at points and at a random neighbour
