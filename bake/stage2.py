@@ -114,7 +114,7 @@ def preview_frames(cfg, n: int = 4):
         count = len(read_flame_params(Path(cfg.data.root) / video, cfg.data.n_exp)["k"])
         pick = sorted({int(i) for i in np.linspace(0, count - 1, min(n, count)).round()})
         frames = read_subject(cfg.data.root, [video], pick, tuple(cfg.data.img_res), tuple(cfg.data.background),
-                              cfg.data.n_exp, progress=False)
+                              cfg.data.n_exp, progress=False, mask_thresholds=tuple(cfg.data.mask_thresholds))
     except Exception:  # previews are optional; the bake itself does not need images
         return None
     ds = ImavatarDataset(frames)

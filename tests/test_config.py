@@ -35,6 +35,8 @@ def test_tuple_length_and_validation(tmp_path):
         load_config(_write(tmp_path, {"data": {"img_res": [64]}}))
     with pytest.raises(ConfigError, match=r"img_res must be positive"):
         load_config(_write(tmp_path, {"data": {"img_res": [0, 64]}}))
+    with pytest.raises(ConfigError, match=r"data\.mask_thresholds must be \(low, high\)"):
+        load_config(_write(tmp_path, {"data": {"mask_thresholds": [0.8, 0.2]}}))
 
 
 def test_overrides(tmp_path):

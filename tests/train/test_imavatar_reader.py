@@ -309,3 +309,18 @@ def test_many_frames_load_in_order_with_threads(tmp_path):
     assert s.frame.tolist() == list(range(1, 41))
     for n in (0, 17, 39):
         np.testing.assert_array_equal(s.images[n], _image(n + 1))
+
+
+@pytest.mark.parametrize("thresholds", [(0.0, 1.0), (0.3, 0.9)])
+def test_mask_thresholds_are_configurable(tmp_path, thresholds):
+    """(0, 1) keeps an exact matte's soft values; other bounds clamp below/above them."""
+    make_video(tmp_path, "v", ks=(1,))
+    s = read_subject(tmp_path, ["v"], 1, (SIZE, SIZE), n_exp=5, progress=False, mask_thresholds=thresholds)
+    m = _mask(1).astype(np.float64) / 255
+    lo, hi = thresholds
+    want = np.where(m < lo, 0, np.where(m > hi, 1, m))
+    np.testing.assert_allclose(s.masks[0].astype(np.float64), want, atol=1e-3)
+    if thresholds == (0.0, 1.0):
+        assert np.any((s.masks[0] > 0.1) & (s.masks[0] < 0.5))  # the default would zero these
+    with pytest.raises(ValueError, match="mask_thresholds"):
+        read_subject(tmp_path, ["v"], 1, (SIZE, SIZE), n_exp=5, progress=False, mask_thresholds=(0.9, 0.2))

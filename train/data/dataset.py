@@ -37,7 +37,8 @@ class ImavatarDataset(torch.utils.data.Dataset):
             raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
         videos = data.train_videos if split == "train" else data.test_videos
         subsample = data.train_subsample if split == "train" else data.test_subsample
-        frames = read_subject(data.root, videos, subsample, tuple(data.img_res), tuple(data.background), data.n_exp, progress)
+        frames = read_subject(data.root, videos, subsample, tuple(data.img_res), tuple(data.background), data.n_exp, progress,
+                              mask_thresholds=tuple(data.mask_thresholds))
         return cls(frames)
 
     def __len__(self) -> int:

@@ -136,9 +136,12 @@ def load_image(path: Path, img_res: tuple[int, int]) -> tuple[np.ndarray, tuple[
     return np.asarray(im, dtype=np.uint8), native
 
 
-def load_mask(path: Path, img_res: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
-    """Grey matte file -> ((H,W) float32 soft mask at img_res with BakedAvatar's thresholds, native (H, W)).
+def load_mask(path: Path, img_res: tuple[int, int],
+              thresholds: tuple[float, float] = (MASK_ZERO_BELOW, MASK_ONE_ABOVE)) -> tuple[np.ndarray, tuple[int, int]]:
+    """Grey matte file -> ((H,W) float32 soft mask at img_res, native (H, W)).
 
+    Values below `thresholds[0]` become 0 and above `thresholds[1]` become 1 (BakedAvatar's
+    clean-up of estimated mattes by default; (0, 1) keeps an exact matte as it is).
     8-bit mattes (any mode; colour is converted to grey) and 16-bit grey mattes are accepted.
     """
     try:
@@ -152,7 +155,8 @@ def load_mask(path: Path, img_res: tuple[int, int]) -> tuple[np.ndarray, tuple[i
     if native != tuple(img_res):
         m = m.resize((img_res[1], img_res[0]), Image.BILINEAR)
     a = np.asarray(m, dtype=np.float32) / (65535.0 if sixteen else 255.0)
-    a = np.where(a < MASK_ZERO_BELOW, 0.0, np.where(a > MASK_ONE_ABOVE, 1.0, a)).astype(np.float32)
+    lo, hi = thresholds
+    a = np.where(a < lo, 0.0, np.where(a > hi, 1.0, a)).astype(np.float32)
     return a, native
 
 
@@ -249,11 +253,13 @@ def read_subject(
     background: Sequence[float] = (1.0, 1.0, 1.0),
     n_exp: int = 50,
     progress: bool = True,
+    mask_thresholds: Sequence[float] = (MASK_ZERO_BELOW, MASK_ONE_ABOVE),
 ) -> SubjectFrames:
     """Load the selected frames of `videos` under `root` (IMavatar layout) into memory.
 
     `img_res` is (H, W); images are resized (PIL bilinear) when their size differs.
     `background` is kept for `ImavatarDataset` (SubjectFrames holds the raw RGB).
+    `mask_thresholds` (low, high): matte values below low become 0, above high 1 (`load_mask`).
     """
     root = Path(root)
     H, W = (int(v) for v in img_res)
@@ -265,6 +271,9 @@ def read_subject(
         raise ValueError(f"videos must be a non-empty list of folder names; got {videos!r}")
     if n_exp <= 0:
         raise ValueError(f"n_exp must be positive; got {n_exp}")
+    lo, hi = (float(v) for v in mask_thresholds)
+    if not 0.0 <= lo <= hi <= 1.0:
+        raise ValueError(f"mask_thresholds must be (low, high) with 0 <= low <= high <= 1; got {tuple(mask_thresholds)}")
     plan, shape_params = [], None
     for video in videos:
         fp = read_flame_params(root / video, n_exp)
@@ -290,7 +299,7 @@ def read_subject(
     def decode(n: int) -> None:
         img_path, mask_path = files[n]
         images[n], native_img = load_image(img_path, (H, W))
-        mask, native_mask = load_mask(mask_path, (H, W))
+        mask, native_mask = load_mask(mask_path, (H, W), (lo, hi))
         if native_img != native_mask:
             (mh, mw), (ih, iw) = native_mask, native_img
             raise _fail(mask_path, "mask", f"size {mw}x{mh} differs from image {img_path.name} {iw}x{ih}")

@@ -70,7 +70,7 @@ def load_frames(cfg, videos: list[str], subsample, device, progress: bool = True
 
     dc = cfg.data
     sub = read_subject(dc.root, videos, subsample, tuple(dc.img_res), tuple(dc.background), dc.n_exp,
-                       progress=progress)
+                       progress=progress, mask_thresholds=tuple(dc.mask_thresholds))
     images = np.asarray(sub.images)
     masks = np.asarray(sub.masks)
     if masks.dtype != np.uint8:
