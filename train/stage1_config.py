@@ -26,6 +26,10 @@ class ModelConfig:
     """0: the K bases are independent per point. R > 0: they share R per-point RGB factors,
     basis_k = sigmoid(sum_r M_kr F_r(x) + b_k) with a learned (K, R) mix M and (K, 3) bias b, so a
     basis that no training view selects at a point still follows that point's colours."""
+    basis_ladder: bool = False
+    """The K bases are brightness steps of a per-point albedo, half of them plus a per-point
+    highlight colour (`train.fields.radiance.RadianceField`): the per-pixel MLP learns the shading
+    as a choice among them. Needs basis_rank 0; train.w_basis_spread should be 0 with it."""
     temperature: float = 10.0
     """Softmax temperature of the per-pixel MLP coefficients."""
     frame_mlp_hidden: list[int] = field(default_factory=lambda: [64, 64])
@@ -106,6 +110,8 @@ class ModelConfig:
             _positive(f"model.{name}", getattr(self, name))
         if self.basis_rank < 0:
             raise ValueError(f"model.basis_rank must be >= 0 (0 = independent bases); got {self.basis_rank}")
+        if self.basis_ladder and (self.basis_rank > 0 or self.num_texture_basis < 2):
+            raise ValueError("model.basis_ladder needs model.basis_rank 0 and model.num_texture_basis >= 2")
         if not 0.0 < self.alpha_init < 1.0:
             raise ValueError(f"model.alpha_init must be in (0, 1); got {self.alpha_init}")
         if self.sdf_init not in ("vertices", "mesh"):

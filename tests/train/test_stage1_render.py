@@ -294,6 +294,31 @@ def test_low_rank_bases_share_the_points_factors():
         ModelConfig(basis_rank=-1).validate()
 
 
+def test_basis_ladder_bases_are_brightness_steps_of_albedo_and_highlight():
+    """basis_ladder: basis_k = min(g_k A + h_k S, 1) with fixed gains; the first half adds no
+    highlight, the second half adds the same highlight S; gradients reach the decoder."""
+    from train.fields import RadianceField
+    from train.fields.radiance import LADDER_GAINS
+    from train.stage1_config import ModelConfig
+
+    torch.manual_seed(0)
+    field = RadianceField(-torch.ones(3), torch.ones(3), [8, 16], 2, 16, dim_pos_feature=4, num_bases=6, ladder=True)
+    x = torch.rand(7, 3) * 2 - 1
+    f, b, a = field(x)
+    assert f.shape == (7, 4) and b.shape == (7, 6, 3) and a.shape == (7,)
+    g = torch.linspace(*LADDER_GAINS, 3)
+    low, high = b[:, :3], b[:, 3:]
+    albedo = low[:, :1] / g[0]
+    torch.testing.assert_close(low, (g[None, :, None] * albedo).clamp(max=1.0))  # brightness steps of one colour
+    spec = high[:, :1] - low[:, :1]
+    assert bool((spec > 0).all())
+    torch.testing.assert_close(high, (low + spec).clamp(max=1.0))  # the same highlight on every step
+    b.sum().backward()
+    assert field.decoder[-1].weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="basis_ladder"):
+        ModelConfig(basis_ladder=True, basis_rank=2).validate()
+
+
 def test_normal_smoothness_grows_with_bumps_and_moves_the_manifold():
     """1 - cos between neighbouring manifold normals: small on the smooth initial level sets,
     larger once the base grid carries voxel-scale bumps, and differentiable w.r.t. the manifold."""

@@ -7,6 +7,11 @@ from torch import Tensor, nn
 
 from train.fields.grid import MultiResGrid, tiny_mlp
 
+LADDER_GAINS = (0.3, 1.3)
+"""Lowest and highest brightness gain of the basis ladder (the albedo is in [0, 1])."""
+LADDER_HIGHLIGHT = 0.6
+"""Largest highlight colour the ladder's upper half adds."""
+
 
 class RadianceField(nn.Module):
     """x_c (N, 3) -> f_pos (N, D) in [0,1], bases (N, K, 3) in [0,1], alpha (N,) in [0,1].
@@ -14,15 +19,31 @@ class RadianceField(nn.Module):
     `rank` 0 decodes K independent RGB bases per point. With `rank` R > 0 the decoder gives R RGB
     factors F (N, R, 3) and basis_k = sigmoid(sum_r M_kr F_r + b_k), M (K, R) and b (K, 3) learned
     and shared by all points: every basis stays a function of the point's trained colours.
+
+    With `ladder` the decoder gives an albedo A (N, 3) and a highlight colour S (N, 3) per point and
+    the K bases are fixed brightness steps of them, basis_k = min(g_k A + h_k S, 1): gains g from
+    LADDER_GAINS over the first half of the bases and again over the second half, which adds the
+    highlight (h = 0, then 1). The per-pixel MLP then only picks a brightness and a highlight per
+    pixel from the normal and view direction (a light fixed in the world), and the bases differ from
+    the first step, so the coefficients get a gradient at once (equal bases give them none).
     """
 
     def __init__(self, lo: Tensor, hi: Tensor, resolutions: list[int], channels: int, hidden: int,
-                 dim_pos_feature: int, num_bases: int, alpha_init: float = 0.01, rank: int = 0):
+                 dim_pos_feature: int, num_bases: int, alpha_init: float = 0.01, rank: int = 0,
+                 ladder: bool = False):
         super().__init__()
+        if ladder and (rank > 0 or num_bases < 2):
+            raise ValueError("the basis ladder needs basis_rank 0 and at least 2 bases")
         self.dim_pos_feature = dim_pos_feature
         self.num_bases = num_bases
         self.rank = rank
-        n_colour = 3 * (rank if rank > 0 else num_bases)
+        self.ladder = ladder
+        n_colour = 6 if ladder else 3 * (rank if rank > 0 else num_bases)
+        if ladder:
+            half = num_bases // 2
+            gains = torch.cat([torch.linspace(*LADDER_GAINS, num_bases - half), torch.linspace(*LADDER_GAINS, half)])
+            highlight = torch.cat([torch.zeros(num_bases - half), torch.ones(half)])
+            self.register_buffer("ladder_gh", torch.stack([gains, highlight], 1), persistent=False)
         self.encoding = MultiResGrid(lo, hi, resolutions, channels, init_std=1e-1)
         self.decoder = tiny_mlp(self.encoding.out_dim, hidden, dim_pos_feature + n_colour + 1, n_hidden=2)
         if rank > 0:
@@ -36,7 +57,12 @@ class RadianceField(nn.Module):
         out = self.decoder(self.encoding(x.reshape(-1, 3).float())).float()
         d, k = self.dim_pos_feature, self.num_bases
         f_pos = torch.sigmoid(out[:, :d])
-        if self.rank > 0:
+        if self.ladder:
+            albedo = torch.sigmoid(out[:, d : d + 3])
+            spec = LADDER_HIGHLIGHT * torch.sigmoid(out[:, d + 3 : d + 6])
+            g, h = self.ladder_gh[:, 0], self.ladder_gh[:, 1]
+            bases = (g[None, :, None] * albedo[:, None] + h[None, :, None] * spec[:, None]).clamp(max=1.0)
+        elif self.rank > 0:
             factors = out[:, d : d + 3 * self.rank].reshape(-1, self.rank, 3)
             bases = torch.sigmoid(torch.einsum("kr,nrc->nkc", self.basis_mix, factors) + self.basis_bias)
         else:
