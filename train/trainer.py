@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import Tensor
 from tqdm.auto import tqdm
 
 from train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -25,6 +26,7 @@ from train.model import CHECKPOINT_NAME, CONFIG_NAME, AvatarModel, build_flame, 
 from train.render.rays import pixel_centres
 from train.render.frames import Frames, load_frames
 from train.render.preview import save_preview
+from train.shading import frame_condition
 
 
 class TrainingStopped(RuntimeError):
@@ -92,6 +94,15 @@ def sample_batch(frames: Frames, ids: torch.Tensor, cfg: HeadbakeConfig, g: torc
     jitter = torch.rand(tc.batch_images, n, cfg.model.ray_samples, generator=g).to(device)
     return {"o": o, "d": d, "rgb": rgb, "mask": mask, "expression": frames.expression[pick_d],
             "pose": frames.pose[pick_d], "jitter": jitter, "frames": pick}
+
+
+def noisy_condition(batch: dict, std: Tensor | None, scale: float, n_exp: int, g: torch.Generator) -> Tensor | None:
+    """The batch frames' shading-MLP input plus `scale` x N(0, std^2) noise (`train.frame_cond_noise`);
+    None (the frames' own condition) when there is no noise."""
+    if scale <= 0 or std is None:
+        return None
+    cond = frame_condition(batch["expression"], batch["pose"], n_exp)
+    return cond + scale * std * torch.randn(cond.shape, generator=g).to(cond.device)
 
 
 def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps: int | None = None) -> TrainResult:
@@ -164,6 +175,8 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
                 "meta": {"n_exp": cfg.data.n_exp, "name": cfg.name},
             })
 
+    cond_std = frame_condition(frames.expression, frames.pose, core.shading_spec.n_exp).std(0) \
+        if frames.n > 1 else None
     while step < end:
         g = step_generator(cfg.seed, rank, step)
         batch = sample_batch(frames, ids, cfg, g, dev)
@@ -171,7 +184,8 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
         extras = dict(gt_mask=batch["mask"], eikonal_points=eik, prior_max=4096, prior_dist2=tc.prior_dist2,
                       prior_gen=g)
         out = model(batch["o"], batch["d"], batch["expression"], batch["pose"], jitter=batch["jitter"],
-                    differentiable=True, extras=extras, background=frames.background)
+                    differentiable=True, extras=extras, background=frames.background,
+                    shading_cond=noisy_condition(batch, cond_std, tc.frame_cond_noise, core.shading_spec.n_exp, g))
         losses = compute_losses(out, batch["rgb"], batch["mask"], core.levels, tc)
         finite = torch.isfinite(losses["total"].detach()).float().reshape(1)
         if float(accelerator.reduce(finite, reduction="sum")) < world:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Source this on the lent GPU machine (python 3.12, torch+CUDA, no PyPI access):
-# installs carried wheels (.whl/), the GL loader debs (.gl/) and, once both halves have
-# arrived on a warm machine (.pml1/ then .pml2/), pymeshlab. Idempotent.
+# installs carried wheels (.whl/), the GL loader debs (.gl/) and, once all parts have
+# arrived on a warm machine (.pml1/ .pml2/ .pml3/, one a call), pymeshlab. Idempotent.
 set -e
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 if [ -d .gl ]; then for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig; fi
@@ -10,12 +10,15 @@ if [ -d .whl ] && [ ! -f /tmp/site/.done ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
   touch /tmp/site/.done
 fi
+# pymeshlab's wheel (~107 MB) travels split (`split -b 36M`) in .pml1/ .pml2/ .pml3/ (one folder a
+# call, each under the 64 MiB carry limit); the last one also holds SHA256 (hash + wheel name).
 mkdir -p /tmp/pml
-[ -f .pml1/part_aa ] && cp .pml1/part_aa /tmp/pml/
-[ -f .pml2/part_ab ] && cp .pml2/part_ab .pml2/SHA256 /tmp/pml/
-if [ -f /tmp/pml/part_aa ] && [ -f /tmp/pml/part_ab ] && ! python3 -c "import sys; sys.path.insert(0,'/tmp/site'); import pymeshlab" 2>/dev/null; then
-  (cd /tmp/pml && cat part_aa part_ab > "$(awk '{print $2}' SHA256)" && sha256sum -c SHA256 && \
-   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site ./pymeshlab-*.whl)
+for d in .pml*/; do [ -d "$d" ] && cp "$d"* /tmp/pml/ 2>/dev/null || true; done
+if [ -f /tmp/pml/SHA256 ] && ! python3 -c "import sys; sys.path.insert(0,'/tmp/site'); import pymeshlab" 2>/dev/null; then
+  whl=$(awk '{print $2}' /tmp/pml/SHA256)
+  (cd /tmp/pml && cat part_* > "$whl" && sha256sum -c SHA256 && \
+   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site "./$whl") \
+   || echo "setup: pymeshlab parts incomplete (have: $(ls /tmp/pml | tr '\n' ' '))"
 fi
 export PYTHONPATH=/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}
 python3 - <<'PY'

@@ -509,3 +509,35 @@ def test_skinning_only_deformation_residual_matches_full_residual_with_zero_coef
     assert skin.residual.grad is not None and skin.residual.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="residual_channels"):
         DeformField(lo, hi, prior, n_exp, n_bones, r, "expression")
+
+
+def test_frame_condition_noise_scales_with_each_inputs_training_spread(model):
+    """train.frame_cond_noise: the shading MLP sees its frame's condition plus noise of that many
+    per-input standard deviations; off (None: the frame's own) at 0; the render uses the override."""
+    from train.shading import frame_condition
+    from train.stage1_config import TrainConfig
+    from train.trainer import noisy_condition
+
+    n_exp = 4
+    batch = {"expression": torch.zeros(4096, n_exp), "pose": torch.zeros(4096, 15)}
+    std = torch.linspace(0.1, 1.3, 9 + n_exp)
+    assert noisy_condition(batch, std, 0.0, n_exp, torch.Generator().manual_seed(0)) is None
+    cond = noisy_condition(batch, std, 0.5, n_exp, torch.Generator().manual_seed(0))
+    assert cond.shape == (4096, 9 + n_exp)
+    torch.testing.assert_close(cond.std(0), 0.5 * std, rtol=0.06, atol=0.0)
+    assert torch.equal(frame_condition(batch["expression"], batch["pose"], n_exp), torch.zeros(4096, 9 + n_exp))
+    with pytest.raises(ValueError, match="frame_cond_noise"):
+        TrainConfig(frame_cond_noise=-0.1).validate()
+
+    from train.render.renderer import render_rays
+
+    e, p = _frame(model, 4)
+    o, d = _head_rays(torch.arange(24, 40, 2), torch.arange(20, 44, 3))
+    own = frame_condition(e, p, model.shading_spec.n_exp)
+    with torch.no_grad():
+        base = render_rays(model, o, d, e, p)
+        same = render_rays(model, o, d, e, p, shading_cond=own)
+        other = render_rays(model, o, d, e, p, shading_cond=own + 3.0)
+    torch.testing.assert_close(same["rgb"], base["rgb"])
+    assert torch.equal(other["hit"], base["hit"])  # geometry still follows the frame's own parameters
+    assert (other["rgb"] - base["rgb"]).abs().max() > 1e-4

@@ -23,8 +23,10 @@ def _signed_floor(x: Tensor, floor: float) -> Tensor:
 
 
 def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jitter: Tensor | None = None,
-                differentiable: bool = False, background: Tensor | None = None) -> dict[str, Tensor]:
-    """o, d (B, R, 3) world rays (d unit), expression (B, n_exp), pose (B, 15).
+                differentiable: bool = False, background: Tensor | None = None,
+                shading_cond: Tensor | None = None) -> dict[str, Tensor]:
+    """o, d (B, R, 3) world rays (d unit), expression (B, n_exp), pose (B, 15); `shading_cond`
+    (B, 9 + n_exp) replaces the per-frame shading MLP's input (default: the frame's own).
 
     Returns rgb (B, R, 3), alpha (B, R), hit (B, R, L), x_c (B, R, L, 3) canonical hits,
     s_min (B, R) (differentiable when `differentiable`), has_valid (B, R), depth (B, R),
@@ -46,7 +48,9 @@ def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, j
         u = 2.0 * jitter[..., torch.arange(n_lv, device=jitter.device) % jitter.shape[-1]] - 1.0
         x_rad = x_c + (thick * u.reshape(b, r * n_lv, 1)) * F.normalize(geo["n_c"].detach(), dim=-1, eps=1e-8)
     f_pos, bases, alpha = model.radiance_field(x_rad)
-    theta = model.frame_mlp(frame_condition(expression, pose, model.shading_spec.n_exp))
+    if shading_cond is None:
+        shading_cond = frame_condition(expression, pose, model.shading_spec.n_exp)
+    theta = model.frame_mlp(shading_cond)
     z = torch.cat([f_pos, n_d, d_l], dim=-1)
     rgb = blend_bases(pixel_coefficients(z, theta.float(), model.shading_spec), bases.float())
 
