@@ -184,7 +184,9 @@ class TrainConfig:
     level_sharpness: float = 50.0
     """Logit scale of the level loss: sigmoid(-sharpness * (s_min - level))."""
     w_prior: float = 1.0
-    """Weight of the morphable-model prior (nearest canonical vertex E, P, w)."""
+    """Weight of the morphable-model prior (nearest canonical vertex E, P, w). H100 side by side
+    (ladder defaults, 1500 steps, 60 test frames): 1 -> 24.25, 3 -> 24.74 dB; configs/synthetic.yaml
+    uses 3."""
     prior_dist2: float = 0.002
     """Squared distance (world units^2) to the nearest vertex under which the prior applies."""
     w_eikonal: float = 0.01
@@ -214,13 +216,16 @@ class TrainConfig:
     colours, which novel views and normals then pick (coloured blotches on test frames).
     CPU A/B (128 px, 300 steps): 0 -> 18.64, 0.1 -> 18.75, 0.3 -> 18.55, 1.0 -> 18.37 dB test;
     H100 (512 px, ~3000-3500 steps, test 30 frames): 0 -> 19.77, 0.1 -> 20.44-20.57, and with
-    model.refine_samples 8: 0.1 -> 20.81, 0.5 -> 21.00 dB. configs/synthetic.yaml uses 0.5."""
+    model.refine_samples 8: 0.1 -> 20.81, 0.5 -> 21.00 dB. With model.basis_ladder the bases differ
+    by construction and it is 0 (configs/synthetic.yaml)."""
     w_normal_smooth: float = 0.0
     """Weight of the normal-smoothness term at the canonical hits inside the mask: 1 - cos between
     the manifold normal there and at a neighbour `normal_smooth_radius` away. The per-pixel shading
     reads these normals; without it the colour loss carves per-voxel bumps into the level sets.
     H100 A/B (synthetic, ~3000-3400 steps): 1.0 lifts test SSIM 0.825 -> 0.865 and removes the
-    coloured blotches but costs ~0.45 dB test PSNR and ~10% it/s, so it is off by default."""
+    coloured blotches but costs ~0.45 dB test PSNR and ~10% it/s with free bases, so it is off by
+    default; with model.basis_ladder, whose shading reads the normals, 0.3 (radius 0.005) gains
+    1.2 dB (configs/synthetic.yaml)."""
     normal_smooth_radius: float = 0.01
     """Standard deviation (world units) of the neighbour offset of the normal-smoothness term."""
     frame_cond_noise: float = 0.0
