@@ -24,8 +24,9 @@ PHASES=${PHASES:-synth train eval report}
 PY=${PY:-python3}
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 mkdir -p "$OUT" "$WORKDIR"
-SETS=(--set "workdir=$WORKDIR" --set "train.max_minutes=$MAX_MIN")
-for kv in "$@"; do SETS+=(--set "$kv"); done
+USER_SETS=()  # the overrides also reach eval and region_error (e.g. a data.root of another subject)
+for kv in "$@"; do USER_SETS+=(--set "$kv"); done
+SETS=(--set "workdir=$WORKDIR" --set "train.max_minutes=$MAX_MIN" "${USER_SETS[@]}")
 
 $PY - <<'PYEOF'
 import importlib.util, sys
@@ -50,7 +51,7 @@ for phase in $PHASES; do
       cp "$WORKDIR/train/config.yaml" "$OUT/config_resolved.yaml"
       mkdir -p "$OUT/previews"; cp "$WORKDIR"/train/previews/*.png "$OUT/previews/" 2>/dev/null || true ;;
     eval)
-      EV=(-c "$CONFIG" --set "workdir=$WORKDIR")
+      EV=(-c "$CONFIG" --set "workdir=$WORKDIR" "${USER_SETS[@]}")
       [ -n "${EVAL_FRAMES:-}" ] && EV+=(--max-frames "$EVAL_FRAMES")
       t=$(stamp); $PY -m train.eval "${EV[@]}" > "$OUT/eval_full.log" 2>&1 || { tail -n 30 "$OUT/eval_full.log"; exit 1; }
       tr '\r' '\n' < "$OUT/eval_full.log" | tail -n 1 | tee "$OUT/eval.log"; elapsed "$t" > "$OUT/eval.seconds"
@@ -62,7 +63,7 @@ for phase in $PHASES; do
       fi
       if [ -n "${REGIONS:-}" ]; then
         for sp in test train; do
-          $PY -m train.region_error -c "$CONFIG" --set "workdir=$WORKDIR" --split $sp --quiet --variants "$REGIONS" 2>&1 | tee -a "$OUT/regions.txt"
+          $PY -m train.region_error -c "$CONFIG" --set "workdir=$WORKDIR" "${USER_SETS[@]}" --split $sp --quiet --variants "$REGIONS" 2>&1 | tee -a "$OUT/regions.txt"
           cp "$WORKDIR/eval/region_error_$sp.json" "$WORKDIR/eval/region_error_$sp.png" "$OUT/" 2>/dev/null || true
         done
       fi
