@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             out, res = run_finetune(cfg, progress, args.max_steps)
             if state.is_main_process:
                 print(f"stage 3 done: {res.steps} steps in {res.seconds:.1f} s; loss {res.first_loss:.4f} -> "
-                      f"{res.last_loss:.4f}; train PSNR {res.first_psnr:.2f} -> {res.last_psnr:.2f} dB -> {out}")
+                      f"{res.last_loss:.4f}; train PSNR {res.first_psnr:.2f} -> {res.last_psnr:.2f} dB "
+                      f"(the same {res.eval_frames} training frames before and after) -> {out}")
     except (CheckpointError, ArtifactError, DatasetError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

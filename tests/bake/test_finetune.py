@@ -59,3 +59,23 @@ def test_finetune_lowers_the_loss_and_recovers_textures():
 
     validate(tuned)
     assert (tuned.layers[0].arrays["radiance"][..., 3] == 255).all()
+
+
+def test_first_and_last_psnr_compare_the_same_frames():
+    # with nothing learned (learning rates 0) the reported first and last loss / PSNR must agree:
+    # they are measured on the same fixed frames, not on each step's random batch (frames differ
+    # by more than a short fine-tune gains; a first-batch vs last-batch PSNR could even fall)
+    art = toy_artifact(n_layers=2, n_exp=3, texture_size=16, n_lat=8, n_lon=10, num_texture_basis=2, image_size=SIZE)
+    data = _frames(BakedAvatar(art), n=8)
+    avatar = BakedAvatar(art)
+    g = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for t in avatar.textures:
+            t.copy_((t + 0.3 * torch.randn(t.shape, generator=g)).clamp(0, 1))
+    cfg = BakeConfig(finetune_batch=1, finetune_lr_texture=0.0, finetune_lr_mlp=0.0, raster_backend="torch", finetune_log_every=1000)
+    torch.manual_seed(0)
+    res = finetune_avatar(avatar, data, cfg, Accelerator(cpu=True), iterations=6, progress=False, eval_frames=4)
+    assert np.ptp(res.losses) > 1e-3  # the per-step batches do differ
+    assert res.eval_frames == 4
+    assert abs(res.last_psnr - res.first_psnr) < 1e-4, (res.first_psnr, res.last_psnr)
+    assert abs(res.last_loss - res.first_loss) < 1e-6, (res.first_loss, res.last_loss)
