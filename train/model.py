@@ -171,11 +171,12 @@ class AvatarModel(nn.Module):
 
     def forward(self, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jitter: Tensor | None = None,
                 differentiable: bool = True, extras: dict | None = None,
-                background: Tensor | None = None, shading_cond: Tensor | None = None) -> dict[str, Tensor]:
+                background: Tensor | None = None, shading_cond: Tensor | None = None,
+                view_noise: Tensor | None = None) -> dict[str, Tensor]:
         """Render rays (see `train.render.renderer.render_rays`); with `extras` also the
         regulariser inputs the losses need (all parameter use happens here, for DDP)."""
         out = render_rays(self, o, d, expression, pose, jitter=jitter, differentiable=differentiable,
-                          background=background, shading_cond=shading_cond)
+                          background=background, shading_cond=shading_cond, view_noise=view_noise)
         if extras is not None:
             out.update(self.regularisers(out, **extras))
         return out

@@ -185,7 +185,9 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
                       prior_gen=g)
         out = model(batch["o"], batch["d"], batch["expression"], batch["pose"], jitter=batch["jitter"],
                     differentiable=True, extras=extras, background=frames.background,
-                    shading_cond=noisy_condition(batch, cond_std, tc.frame_cond_noise, core.shading_spec.n_exp, g))
+                    shading_cond=noisy_condition(batch, cond_std, tc.frame_cond_noise, core.shading_spec.n_exp, g),
+                    view_noise=(tc.view_dir_noise * torch.randn(batch["d"].shape, generator=g).to(dev)
+                                if tc.view_dir_noise > 0 else None))
         losses = compute_losses(out, batch["rgb"], batch["mask"], core.levels, tc)
         finite = torch.isfinite(losses["total"].detach()).float().reshape(1)
         if float(accelerator.reduce(finite, reduction="sum")) < world:

@@ -24,9 +24,10 @@ def _signed_floor(x: Tensor, floor: float) -> Tensor:
 
 def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jitter: Tensor | None = None,
                 differentiable: bool = False, background: Tensor | None = None,
-                shading_cond: Tensor | None = None) -> dict[str, Tensor]:
+                shading_cond: Tensor | None = None, view_noise: Tensor | None = None) -> dict[str, Tensor]:
     """o, d (B, R, 3) world rays (d unit), expression (B, n_exp), pose (B, 15); `shading_cond`
-    (B, 9 + n_exp) replaces the per-frame shading MLP's input (default: the frame's own).
+    (B, 9 + n_exp) replaces the per-frame shading MLP's input (default: the frame's own);
+    `view_noise` (B, R, 3) is added to the view direction the per-pixel shading reads (training).
 
     Returns rgb (B, R, 3), alpha (B, R), hit (B, R, L), x_c (B, R, L, 3) canonical hits,
     s_min (B, R) (differentiable when `differentiable`), has_valid (B, R), depth (B, R),
@@ -51,6 +52,8 @@ def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, j
     if shading_cond is None:
         shading_cond = frame_condition(expression, pose, model.shading_spec.n_exp)
     theta = model.frame_mlp(shading_cond)
+    if view_noise is not None:
+        d_l = F.normalize(d_l + view_noise.float()[:, :, None].expand(b, r, n_lv, 3).reshape(d_l.shape), dim=-1)
     z = torch.cat([f_pos, n_d, d_l], dim=-1)
     rgb = blend_bases(pixel_coefficients(z, theta.float(), model.shading_spec), bases.float())
 
