@@ -2,6 +2,7 @@
 # Source this on the lent GPU machine (python 3.12, torch+CUDA, no PyPI access):
 # installs carried wheels (.whl/), the GL loader debs (.gl/) and, once all parts have
 # arrived on a warm machine (.pml1/ .pml2/ .pml3/, one a call), pymeshlab. Idempotent.
+case $- in *e*) _hb_errexit=1 ;; *) _hb_errexit=0 ;; esac  # restored at the end: sourcing must not leave -e on
 set -e
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 if [ -d .gl ]; then for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig; fi
@@ -30,3 +31,5 @@ for m in ("torch", "mcubes", "xatlas", "pygltflib", "meshopt", "pymeshlab", "mod
         print(f"setup: {m} MISSING ({type(exc).__name__}: {exc})")
 import torch; print("setup: cuda", torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")
 PY
+[ "$_hb_errexit" = 1 ] || set +e
+unset _hb_errexit
