@@ -185,8 +185,8 @@ class TrainConfig:
     """Logit scale of the level loss: sigmoid(-sharpness * (s_min - level))."""
     w_prior: float = 1.0
     """Weight of the morphable-model prior (nearest canonical vertex E, P, w). H100 side by side
-    (ladder defaults, 1500 steps, 60 test frames): 1 -> 24.25, 3 -> 24.74 dB; configs/synthetic.yaml
-    uses 3."""
+    (ladder defaults, 1500 steps, 60 test frames): 1 -> 24.25, 3 -> 24.74 dB; 1000 steps, 30 frames:
+    3 -> 24.01, 10 -> 23.81 dB; configs/synthetic.yaml uses 3."""
     prior_dist2: float = 0.002
     """Squared distance (world units^2) to the nearest vertex under which the prior applies."""
     w_eikonal: float = 0.01
@@ -233,7 +233,7 @@ class TrainConfig:
     expression), this many standard deviations of each input over the training frames. The MLP
     then maps nearby conditions to nearby shading, which test frames beyond the training range
     need (H100, 150 test frames: the training mean as every frame's condition beat the frame's
-    own by 0.5 dB)."""
+    own by 0.5 dB with no noise; with 1.0, configs/synthetic.yaml, the two are equal)."""
     view_dir_noise: float = 0.0
     """Training only: Gaussian noise (this standard deviation per component, then renormalised) on
     the view direction the per-pixel shading reads. With a fixed camera the view direction is
