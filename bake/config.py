@@ -35,6 +35,27 @@ class BakeConfig:
     vertices (charts 1435-1930 -> 632-923) and the bake from 129 to 73 s."""
     min_component_fraction: float = 0.05
     """Keep connected components with at least this fraction of the largest one's area (1: largest only)."""
+    reach_frames: int = 16
+    """Training frames (evenly spaced over data.train_videos) on which stage-1 reachability is
+    tested (`bake.reach`); 0 disables the pruning. A canonical point is reached in a frame when
+    stage 1's inverse deformation maps its deformed image back to it (within one lattice cell)
+    inside the frame's bounding sphere; where the canonical -> deformed map folds, level sets
+    that no training ray ever reaches survive stage 1 untrained and would be baked and drawn in
+    every frame. Dev, `make demo` CPU budget with 300 stage-1 steps: a sheet 0.3-0.6 out of the
+    mouth (reached in < 0.3 of the frames) covered ~5 % of every frame outside the subject; the
+    pruning dropped ~9.4k of ~75k marching-cubes faces per layer, the baked avatar's spill went
+    from 5.2 to 0.85 % of the pixels (30 training frames), 4.8 to 1.95 % (30 test frames)."""
+    reach_min_fraction: float = 0.5
+    """Faces whose three vertices are reached in fewer than this fraction of the reach_frames
+    (and lie farther than reach_band off the model) are dropped. Dev (that run, opaque layer,
+    vertices > reach_band off the model): the sheet's 445 reached in [0, 0.5) of the frames, 6 in
+    [0.5, 1]; elsewhere 22 in [0, 0.5), all on a surface inside the head, 76 in [0.5, 1].
+    At 0.25 thin strands of the sheet (reached in 0.1-0.4) stayed: 241 of its 825 faces."""
+    reach_band: float = 0.12
+    """Faces within this distance of the morphable model's canonical surface are never dropped
+    (eyelids, lip corners can be shadowed by folds too; hair reaches ~0.09 off the scalp). Dev,
+    opaque layer: 0.15 left 77 of the sheet's 890 faces (its root, visible in profile), 0.12 48,
+    0.1 43; other faces dropped: 7, 14, 20 (all inside the head)."""
     back_density: float = 0.5
     """Relative triangle density on the back of the head (faces turned to -z); 1 disables."""
     uv_padding: int = 4
@@ -77,6 +98,12 @@ class BakeConfig:
             raise ValueError(f"workers must be >= 0; got {self.workers}")
         if self.finetune_iterations < 0:
             raise ValueError(f"finetune_iterations must be >= 0; got {self.finetune_iterations}")
+        if self.reach_frames < 0:
+            raise ValueError(f"reach_frames must be >= 0; got {self.reach_frames}")
+        if not 0.0 <= self.reach_min_fraction <= 1.0:
+            raise ValueError(f"reach_min_fraction must be in [0, 1]; got {self.reach_min_fraction}")
+        if self.reach_band < 0:
+            raise ValueError(f"reach_band must be >= 0; got {self.reach_band}")
         if not 0.0 < self.back_density <= 1.0:
             raise ValueError(f"back_density must be in (0, 1]; got {self.back_density}")
         if self.raster_backend not in ("auto", "torch", "cuda"):

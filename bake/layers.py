@@ -23,6 +23,7 @@ from bake import meshing
 from bake.attributes import vertex_attributes
 from bake.config import BakeConfig
 from bake.levelset import LevelGrid, evaluate_coarse_to_fine, marching_cubes, smooth
+from bake.reach import Reachability, drop_unreached, reach_lattice
 from bake.texture import bake_textures
 from bake.uv import UVMesh, unwrap
 from export.artifact import Layer
@@ -40,6 +41,7 @@ class LayerReport:
     atlas_utilization: float
     boundary_length: float
     disagreeing_faces: int
+    unreached_faces: int
     canonical_vertices: np.ndarray = field(repr=False)  # (V', 3) float32, split like the artifact
     seconds: float = 0.0
 
@@ -72,6 +74,7 @@ class LevelMesh:
     disagreeing: int
     boundary: float
     seconds: float
+    unreached: int = 0  # marching-cubes faces dropped as unreached by stage 1 (`bake.reach`)
 
 
 def grid_gradient(grid: LevelGrid, x: np.ndarray) -> np.ndarray:
@@ -89,8 +92,9 @@ def grid_gradient(grid: LevelGrid, x: np.ndarray) -> np.ndarray:
     return g
 
 
-def level_mesh(grid: LevelGrid, index: int, level: float, cfg: BakeConfig) -> LevelMesh:
-    """Marching cubes, cleanup, decimation, outward winding and UV atlas of one level set."""
+def level_mesh(grid: LevelGrid, index: int, level: float, cfg: BakeConfig, reach: LevelGrid | None = None) -> LevelMesh:
+    """Marching cubes, cleanup, decimation, outward winding and UV atlas of one level set; with a
+    `bake.reach.reach_lattice`, faces stage 1 cannot reach are dropped before decimation."""
     t0 = time.perf_counter()
     v, f = marching_cubes(grid, level)
     if len(f) == 0:
@@ -98,35 +102,44 @@ def level_mesh(grid: LevelGrid, index: int, level: float, cfg: BakeConfig) -> Le
     mc_faces = len(f)
     v, f = meshing.remove_degenerate(v, f)
     v, f = meshing.keep_main_components(v, f, cfg.min_component_fraction)
+    unreached = 0
+    if reach is not None:
+        drop = drop_unreached(v, f, reach)
+        if drop.any():
+            n = len(f)
+            v, f = meshing.keep_main_components(*meshing.compact(v, f[~drop]), cfg.min_component_fraction)
+            unreached = n - len(f)
     v, f = meshing.decimate(v, f, cfg.faces_per_layer, back_density=cfg.back_density)
     v, f = meshing.remove_degenerate(v, f)
     f, disagreeing = meshing.orient_outward(v, f, grid_gradient(grid, v[f].mean(1)))
     uvm = unwrap(v, f, cfg.texture_size, cfg.uv_padding)
-    return LevelMesh(index, level, v, f, uvm, mc_faces, disagreeing, meshing.boundary_length(v, f), time.perf_counter() - t0)
+    return LevelMesh(index, level, v, f, uvm, mc_faces, disagreeing, meshing.boundary_length(v, f), time.perf_counter() - t0,
+                     unreached)
 
 
 def _level_mesh_job(args) -> LevelMesh:
     """Process-pool entry: the lattice arrives as a memory-mapped .npy file."""
-    path, lo, hi, index, level, cfg = args
+    path, lo, hi, index, level, cfg, reach = args
     grid = LevelGrid(np.load(path, mmap_mode="r"), lo, hi, 0)
-    return level_mesh(grid, index, level, cfg)
+    return level_mesh(grid, index, level, cfg, reach)
 
 
-def level_meshes(grid: LevelGrid, levels: list[float], cfg: BakeConfig, progress: bool = True) -> list[LevelMesh]:
+def level_meshes(grid: LevelGrid, levels: list[float], cfg: BakeConfig, progress: bool = True,
+                 reach: LevelGrid | None = None) -> list[LevelMesh]:
     """`level_mesh` for every level, in parallel processes when cfg.workers allows (CPU-bound)."""
     workers = cfg.workers or min(len(levels), max(1, (os.cpu_count() or 1) // 2), 8)
     bar = tqdm(total=len(levels), desc="layer meshes", disable=not progress)
     if workers <= 1 or len(levels) <= 1:
         out = []
         for i, lv in enumerate(levels):
-            out.append(level_mesh(grid, i, lv, cfg))
+            out.append(level_mesh(grid, i, lv, cfg, reach))
             bar.update()
         bar.close()
         return out
     with tempfile.TemporaryDirectory(prefix="hb-grid-") as tmp:
         path = os.path.join(tmp, "grid.npy")
         np.save(path, grid.values)
-        jobs = [(path, grid.lo, grid.hi, i, lv, cfg) for i, lv in enumerate(levels)]
+        jobs = [(path, grid.lo, grid.hi, i, lv, cfg, reach) for i, lv in enumerate(levels)]
         ctx = multiprocessing.get_context("spawn")  # no fork of a CUDA-initialised parent
         with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
             out = []
@@ -164,16 +177,22 @@ def texture_layer(source, lm: LevelMesh, cfg: BakeConfig, device, backend: str) 
     report = LayerReport(
         level=lm.level, mc_faces=lm.mc_faces, faces=len(uvm.faces), vertices=len(uvm.vmapping), charts=uvm.n_charts,
         uv_padding=uvm.padding, atlas_utilization=uvm.utilization, boundary_length=lm.boundary,
-        disagreeing_faces=lm.disagreeing, canonical_vertices=xc_split.cpu().numpy(),
+        disagreeing_faces=lm.disagreeing, unreached_faces=lm.unreached, canonical_vertices=xc_split.cpu().numpy(),
         seconds=lm.seconds + time.perf_counter() - t0,
     )
     return Layer(f"layer{lm.index}", lm.level, lm.index == 0, arrays), report
 
 
-def bake_layers(source, cfg: BakeConfig, device="cpu", backend: str = "auto", progress: bool = True):
-    """All levels of `source`, inner -> outer -> (layers, reports, grid)."""
+def bake_layers(source, cfg: BakeConfig, device="cpu", backend: str = "auto", progress: bool = True,
+                reach: Reachability | None = None):
+    """All levels of `source`, inner -> outer -> (layers, reports, grid). With `reach` (and
+    cfg.reach_frames > 0), faces stage 1 cannot reach are dropped (`bake.reach`)."""
     grid = level_grid(source, cfg, device, progress)
-    meshes = level_meshes(grid, [float(l) for l in source.levels], cfg, progress)
+    levels = [float(l) for l in source.levels]
+    q = None
+    if reach is not None and cfg.reach_frames > 0:
+        q = reach_lattice(grid, levels, reach, cfg.reach_min_fraction, cfg.reach_band)
+    meshes = level_meshes(grid, levels, cfg, progress, q)
     layers, reports = [], []
     for lm in tqdm(meshes, desc="attributes + textures", disable=not progress):
         layer, rep = texture_layer(source, lm, cfg, device, backend)

@@ -17,6 +17,7 @@ import yaml
 
 from bake.baked_render import BakedAvatar
 from bake.layers import bake_layers
+from bake.reach import stage1_reach
 from bake.previews import atlas_png, layers_png, renders_png
 from bake.source import joint_metadata
 from export.artifact import Artifact, save_artifact
@@ -139,8 +140,9 @@ def run_bake(cfg, progress: bool = True) -> Path:
                               f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
     model.eval()
     t_load = time.perf_counter() - t0
-    layers, reports, grid = bake_layers(model, cfg.bake, device, cfg.bake.raster_backend, progress)
     sequences, camera = tracked_sequences(cfg)
+    layers, reports, grid = bake_layers(model, cfg.bake, device, cfg.bake.raster_backend, progress,
+                                        stage1_reach(model, sequences, cfg))
     provenance = {"config": cfg.name, "stage1": str(Path(cfg.workdir) / "train"), "stage": "bake"}
     art = build_artifact(model, layers, sequences, camera, provenance)
     t_bake = time.perf_counter() - t0
