@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import Tensor
+from torch.utils.data import default_collate
 from tqdm import tqdm
 
 from bake.baked_render import BakedAvatar
@@ -61,10 +62,6 @@ def finetune_loss(rgba: Tensor, gt_rgb: Tensor, gt_mask: Tensor, cfg: BakeConfig
     return loss, {"loss": float(loss.detach()), "l1_masked": float(masked.detach()), "l1_full": float(full.detach()), "mask": float(mask.detach()), "psnr": psnr}
 
 
-def _stack(items: list[dict]) -> dict[str, Tensor]:
-    return {k: torch.stack([it[k] for it in items]) for k in ("rgb", "mask", "expression", "pose", "K", "w2c")}
-
-
 def evaluate_frames(avatar: BakedAvatar, items: list[dict], cfg: BakeConfig, background=(1.0, 1.0, 1.0),
                     chunk: int = 4) -> dict[str, float]:
     """`finetune_loss` scalars averaged over `items` (dataset items), rendered without gradient."""
@@ -73,7 +70,7 @@ def evaluate_frames(avatar: BakedAvatar, items: list[dict], cfg: BakeConfig, bac
     sums: dict[str, float] = {}
     with torch.no_grad():
         for i in range(0, len(items), chunk):
-            b = {k: v.to(dev) for k, v in _stack(items[i : i + chunk]).items()}
+            b = {k: v.to(dev) for k, v in default_collate(items[i : i + chunk]).items()}
             rgba = avatar(b["expression"], b["pose"], b["K"], b["w2c"], W, H, cfg.raster_backend, background)
             _, stats = finetune_loss(rgba, b["rgb"], b["mask"], cfg)
             n = len(items[i : i + chunk])

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from scipy.ndimage import map_coordinates
 from tqdm import tqdm
 
 from bake import meshing
@@ -79,16 +78,13 @@ class LevelMesh:
 
 def grid_gradient(grid: LevelGrid, x: np.ndarray) -> np.ndarray:
     """d s / d x at points x (N, 3) by central differences of the trilinear lattice."""
-    R = grid.resolution
-    scale = R / (grid.hi - grid.lo)
-    idx = (x - grid.lo) * scale  # lattice coordinates
+    scale = grid.resolution / (grid.hi - grid.lo)
+    idx = grid.to_lattice(x)
     g = np.empty_like(idx)
     for a in range(3):
         d = np.zeros(3)
         d[a] = 0.5
-        hi = map_coordinates(grid.values, (idx + d).T, order=1, mode="nearest")
-        lo = map_coordinates(grid.values, (idx - d).T, order=1, mode="nearest")
-        g[:, a] = (hi - lo) * scale[a]
+        g[:, a] = (grid.sample(idx + d) - grid.sample(idx - d)) * scale[a]
     return g
 
 

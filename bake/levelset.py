@@ -19,7 +19,7 @@ import mcubes
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import gaussian_filter, map_coordinates
 from torch import Tensor
 
 
@@ -39,6 +39,14 @@ class LevelGrid:
     def to_world(self, idx: np.ndarray) -> np.ndarray:
         """Lattice coordinates (N, 3) (fractional allowed) -> canonical points (N, 3)."""
         return self.lo + (self.hi - self.lo) * idx / self.resolution
+
+    def to_lattice(self, x: np.ndarray) -> np.ndarray:
+        """Canonical points (N, 3) -> fractional lattice coordinates (N, 3) (inverse of `to_world`)."""
+        return (np.asarray(x) - self.lo) / (self.hi - self.lo) * self.resolution
+
+    def sample(self, idx: np.ndarray) -> np.ndarray:
+        """Trilinear values (N,) at fractional lattice coordinates idx (N, 3), clamped at the border."""
+        return map_coordinates(self.values, np.asarray(idx).T, order=1, mode="nearest")
 
 
 def _lattice(lo: Tensor, hi: Tensor, idx: Tensor, R: int) -> Tensor:

@@ -26,7 +26,6 @@ from typing import Callable, Protocol
 
 import numpy as np
 import torch
-from scipy.ndimage import map_coordinates
 from torch import Tensor
 
 from bake.levelset import LevelGrid
@@ -157,8 +156,7 @@ def reach_lattice(grid: LevelGrid, levels, reach: Reachability, min_reach: float
 
 def unreached_vertices(q: LevelGrid, v: np.ndarray) -> np.ndarray:
     """(V,) bool: q (trilinear) < 0 at the vertices v (V, 3)."""
-    idx = (np.asarray(v) - q.lo) / (q.hi - q.lo) * q.resolution
-    return map_coordinates(q.values, idx.T, order=1, mode="nearest") < 0
+    return q.sample(q.to_lattice(v)) < 0
 
 
 def drop_unreached(v: np.ndarray, f: np.ndarray, q: LevelGrid) -> np.ndarray:
