@@ -109,9 +109,9 @@ class BakedAvatar(nn.Module):
         return len(self.geometry)
 
     def forward(self, expression: Tensor, pose: Tensor, K: Tensor, w2c: Tensor, width: int, height: int,
-                backend: str = "auto", background=(1.0, 1.0, 1.0)) -> Tensor:
+                backend: str = "auto", background=(1.0, 1.0, 1.0), shading_cond: Tensor | None = None) -> Tensor:
         """`render_baked(self, ...)`: rgba (B, H, W, 4), differentiable (for DDP wrapping)."""
-        return render_baked(self, expression, pose, K, w2c, width, height, backend, background)
+        return render_baked(self, expression, pose, K, w2c, width, height, backend, background, shading_cond=shading_cond)
 
     def to_artifact(self, template: Artifact, source: dict | None = None) -> Artifact:
         """Current textures (rounded to uint8) and FrameMLP written into a copy of `template`."""
@@ -171,12 +171,14 @@ def render_baked(
     background=(1.0, 1.0, 1.0),
     quantize: bool = True,
     n_layers: int | None = None,
+    shading_cond: Tensor | None = None,
 ) -> Tensor:
     """Render B frames: expression (B, E), pose (B, 15), K (3,3)|(B,3,3), w2c (4,4)|(B,4,4).
 
     Returns rgba (B, H, W, 4): colour over `background`, alpha = avatar coverage. Differentiable
     w.r.t. avatar.textures and avatar.frame_mlp (textures pass `fake_quantize` when `quantize`).
-    `n_layers` draws only the innermost layers (debugging); follows the module docstring.
+    `n_layers` draws only the innermost layers (debugging); `shading_cond` (B, 9 + n_exp) replaces
+    the frames' own per-frame MLP input (fine-tune noise); follows the module docstring.
     """
     dev = avatar.joints_template.device
     expression = expression.to(dev, torch.float32)
@@ -191,7 +193,9 @@ def render_baked(
     spec = avatar.spec
 
     A, pf = lbs.joint_transforms(avatar.joints_template, avatar.joints_expr_basis, avatar.parents, expression, pose)
-    theta = avatar.frame_mlp(frame_condition(expression, pose, spec.n_exp))
+    if shading_cond is None:
+        shading_cond = frame_condition(expression, pose, spec.n_exp)
+    theta = avatar.frame_mlp(shading_cond.to(dev, torch.float32))
     proj = torch.stack([torch.as_tensor(gl_projection(k.cpu(), W, H, NEAR, FAR), dtype=torch.float32) for k in K]).to(dev)
     full = proj @ w2c  # (B, 4, 4)
     cam_centre = -(w2c[:, :3, :3].transpose(1, 2) @ w2c[:, :3, 3:4])[..., 0]  # (B, 3)

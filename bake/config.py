@@ -84,6 +84,10 @@ class BakeConfig:
     """Weight of the L1 loss between the rendered alpha and the ground-truth mask."""
     finetune_full_weight: float = 0.25
     """Weight of the L1 loss on the whole image (background included) next to the masked L1."""
+    finetune_cond_noise: float = 0.0
+    """Gaussian noise on the per-frame MLP's input while fine-tuning, in units of the training frames'
+    per-dimension spread (as `train.frame_cond_noise` in stage 1): keeps the MLP from memorising
+    the training frames' expressions. 0: none."""
     finetune_log_every: int = 25
     """Log scalars to TensorBoard every N steps."""
     finetune_preview_every: int = 250
@@ -102,6 +106,8 @@ class BakeConfig:
             raise ValueError(f"workers must be >= 0; got {self.workers}")
         if self.finetune_iterations < 0:
             raise ValueError(f"finetune_iterations must be >= 0; got {self.finetune_iterations}")
+        if not self.finetune_cond_noise >= 0:
+            raise ValueError(f"finetune_cond_noise must be >= 0; got {self.finetune_cond_noise}")
         if self.reach_frames < 0:
             raise ValueError(f"reach_frames must be >= 0; got {self.reach_frames}")
         if not 0.0 <= self.reach_min_fraction <= 1.0:

@@ -75,6 +75,16 @@ def frame_condition(expression: Tensor, pose: Tensor, n_exp: int) -> Tensor:
     return torch.cat([pose[..., 6:15], expression[..., :n_exp]], dim=-1)
 
 
+def noisy_frame_condition(expression: Tensor, pose: Tensor, n_exp: int, std: Tensor, scale: float,
+                          generator: torch.Generator | None = None) -> Tensor:
+    """`frame_condition` plus `scale` x N(0, std^2) noise, std (9 + n_exp,) per input dimension
+    (the training frames' spread): the per-frame MLP learns to answer smoothly around the training
+    conditions instead of memorising them (`train.frame_cond_noise`, `bake.finetune_cond_noise`).
+    The noise is drawn on the CPU (from `generator`, else the global RNG) and moved to the input's device."""
+    cond = frame_condition(expression, pose, n_exp)
+    return cond + scale * std.to(cond) * torch.randn(cond.shape, generator=generator).to(cond.device)
+
+
 class FrameMLP(nn.Module):
     """Per-frame network: condition (B, 9 + n_exp) -> per-pixel MLP weights theta (B, P)."""
 

@@ -26,7 +26,7 @@ from train.model import CHECKPOINT_NAME, CONFIG_NAME, AvatarModel, build_flame, 
 from train.render.rays import pixel_centres
 from train.render.frames import Frames, load_frames
 from train.render.preview import save_preview
-from train.shading import frame_condition
+from train.shading import frame_condition, noisy_frame_condition
 
 
 class TrainingStopped(RuntimeError):
@@ -101,8 +101,7 @@ def noisy_condition(batch: dict, std: Tensor | None, scale: float, n_exp: int, g
     None (the frames' own condition) when there is no noise."""
     if scale <= 0 or std is None:
         return None
-    cond = frame_condition(batch["expression"], batch["pose"], n_exp)
-    return cond + scale * std * torch.randn(cond.shape, generator=g).to(cond.device)
+    return noisy_frame_condition(batch["expression"], batch["pose"], n_exp, std, scale, g)
 
 
 def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps: int | None = None) -> TrainResult:
