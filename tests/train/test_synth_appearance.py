@@ -156,3 +156,28 @@ def test_specular_is_view_dependent():
     views = torch.stack([mirror, torch.tensor([0.6, 0.0, -0.8])])
     c = shade(torch.full((2, 3), 0.5), n, views, light, torch.full((2,), 0.35), torch.full((2,), 24.0))
     assert float(c[0].mean() - c[1].mean()) > 0.1
+
+
+def test_stored_straight_colour_composites_to_the_exact_render_over_any_background():
+    # the image file holds straight colour: with the exact alpha, compositing it over white must give
+    # the render over a white background, which the camera-view image over the blue background cannot
+    base = load_config("configs/tiny.yaml", [f"synth.resolution={RES}", "synth.supersample=1"])
+    white = load_config("configs/tiny.yaml", [f"synth.resolution={RES}", "synth.supersample=1",
+                                               "synth.background_top=[1.0,1.0,1.0]", "synth.background_bottom=[1.0,1.0,1.0]"])
+    model = load_model(base)
+    pose = torch.zeros(1, 15)
+    pose[0, 4] = 0.4  # a turned head: the hair edge is translucent against the background
+    outs = []
+    for cfg in (base, white):
+        intr, wm = camera(cfg.synth.focal, cfg.synth.camera_translation)
+        K, w2c = pixel_camera(intr, wm, RES)
+        outs.append(SubjectRenderer(model, cfg.synth).render(torch.zeros(1, model.n_exp), pose, K, w2c))
+    blue, over_white = outs
+    a = blue.alpha[0][..., None]
+    translucent = (blue.alpha[0] > 0.05) & (blue.alpha[0] < 0.95)
+    assert int(translucent.sum()) > 20
+    assert torch.allclose(blue.straight[0] * a + (1 - a), over_white.image[0], atol=1e-5)
+    assert torch.allclose(over_white.straight[0] * a + (1 - a), over_white.image[0], atol=1e-5)  # independent of the background
+    leak = (blue.image[0] * a + (1 - a) - over_white.image[0]).abs()[translucent]
+    assert float(leak.max()) > 0.02  # the old file contents: background bleeds into translucent pixels
+    assert torch.equal(blue.straight[0][blue.alpha[0] == 0], blue.image[0][blue.alpha[0] == 0])  # background kept

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from train.synth.writer import read_gray16
+
 
 @dataclass
 class Pick:
@@ -73,13 +75,16 @@ def hair_zoom(alpha: np.ndarray) -> tuple[int, int, int, int]:
     return x0, y0, x0 + s, y0 + s
 
 
-def render_sheet(root: Path, picks: list[Pick], tile: int, columns: int = 4) -> Image.Image:
-    """Grid of labelled tiles read from `<root>/<video>/image/<k>.png`."""
+def render_sheet(root: Path, picks: list[Pick], tile: int, background: np.ndarray, columns: int = 4) -> Image.Image:
+    """Grid of labelled tiles: `<root>/<video>/image/<k>.png` (straight colour) composited with
+    `gt/alpha/<k>.png` over `background` (H, W, 3) in [0, 1], as the camera saw them."""
     rows = (len(picks) + columns - 1) // columns
     sheet = Image.new("RGB", (columns * tile, rows * tile), (24, 24, 24))
     draw = ImageDraw.Draw(sheet)
     for n, p in enumerate(picks):
-        img = Image.open(root / p.video / "image" / f"{p.k}.png").convert("RGB")
+        rgb = np.asarray(Image.open(root / p.video / "image" / f"{p.k}.png").convert("RGB"), np.float64) / 255.0
+        a = read_gray16(root / p.video / "gt" / "alpha" / f"{p.k}.png")[..., None] / 65535.0
+        img = Image.fromarray(np.rint(255.0 * (rgb * a + background * (1.0 - a))).clip(0, 255).astype(np.uint8))
         if p.zoom is not None:
             img = img.crop(p.zoom)
         img = img.resize((tile, tile), Image.NEAREST if p.zoom is not None else Image.BILINEAR)

@@ -31,7 +31,13 @@ class Frames:
     """A rendered batch at the output resolution."""
 
     image: Tensor
-    """(B, H, W, 3) colour in [0, 1], composited over the background."""
+    """(B, H, W, 3) colour in [0, 1], composited over the background (what a camera sees)."""
+    straight: Tensor
+    """(B, H, W, 3) what `image/<k>.png` stores: the straight (un-premultiplied) colour of head and
+    hair, colour / alpha, wherever alpha > 0, and the background elsewhere. With the mask, a loader's
+    `image * mask + white * (1 - mask)` is then exactly the render over white; storing `image`
+    instead leaks alpha (1 - alpha) x background into every translucent hair pixel (38 dB from the
+    exact render at 512 px), a target no avatar can match."""
     alpha: Tensor
     """(B, H, W) exact coverage x opacity of head and hair, in [0, 1]."""
     head_alpha: Tensor
@@ -229,8 +235,11 @@ class SubjectRenderer:
         head_alpha = down(head_cov.reshape(B, 1, H, W))[:, 0]
         zsum = down(zsum.reshape(B, 1, H, W))[:, 0]
         depth = torch.where(head_alpha >= 0.5, zsum / head_alpha.clamp_min(1e-9), torch.zeros_like(zsum))
-        image = color + (1.0 - alpha)[..., None] * background(cfg, res, res)
-        return Frames(image=image.clamp(0, 1), alpha=alpha.clamp(0, 1), head_alpha=head_alpha, depth=depth)
+        bg = background(cfg, res, res)
+        image = color + (1.0 - alpha)[..., None] * bg
+        straight = torch.where((alpha > 0)[..., None], color / alpha.clamp_min(1e-12)[..., None], bg)
+        return Frames(image=image.clamp(0, 1), straight=straight.clamp(0, 1), alpha=alpha.clamp(0, 1),
+                      head_alpha=head_alpha, depth=depth)
 
 
 def composite(frags: list[tuple[Tensor, Tensor, Tensor, Tensor]], n_pixels: int) -> tuple[Tensor, Tensor]:

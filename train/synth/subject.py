@@ -27,9 +27,9 @@ from train.conventions import project
 from train.synth import writer
 from train.synth.contact_sheet import choose_frames, hair_zoom, render_sheet
 from train.synth.motion import Motion, make_motion
-from train.synth.render import SubjectRenderer, brow_raise_index
+from train.synth.render import SubjectRenderer, background, brow_raise_index
 
-SYNTH_VERSION = 2  # bump whenever the rendered files change for the same settings
+SYNTH_VERSION = 3  # 3: image/ holds straight colour (exact with the mask); bump whenever the rendered files change for the same settings
 RECORD = "synth.json"
 
 
@@ -95,7 +95,7 @@ def _render_batch(job: tuple) -> tuple[int, list[dict]]:
     records = []
     for j in range(expr.shape[0]):
         k = start + j + 1
-        writer.save_rgb(folder / "image" / f"{k}.png", out.image[j].numpy())
+        writer.save_rgb(folder / "image" / f"{k}.png", out.straight[j].numpy())
         writer.save_gray8(folder / "mask" / f"{k}.png", out.alpha[j].numpy())
         writer.save_gray16(folder / "gt" / "alpha" / f"{k}.png", out.alpha[j].numpy() * 65535.0)
         writer.save_gray16(folder / "gt" / "depth" / f"{k}.png", out.depth[j].numpy() * sc.depth_scale)
@@ -160,6 +160,8 @@ def gt_params(renderer: SubjectRenderer, cfg: HeadbakeConfig, motion: Motion, K,
         "depth": "gt/depth/<k>.png: uint16 = camera distance (-z, world units) x depth_scale of the head "
         "surface; 0 where the head covers < half the pixel",
         "alpha": "gt/alpha/<k>.png: uint16 = exact alpha (head + hair shells) x 65535",
+        "image": "image/<k>.png: straight (un-premultiplied) colour where alpha > 0, the background where "
+        "alpha == 0; image * alpha + c * (1 - alpha) is the exact render over a background c",
         "hair": {"shells": sc.hair_shells, "thickness": sc.hair_thickness},
         "expression": motion.expression.tolist(),
         "pose": motion.pose.tolist(),
@@ -229,7 +231,8 @@ def write_contact_sheet(root: Path, videos: dict, names: list[str], cfg: Headbak
     picks.append(dataclasses.replace(turned, label="zoom: translucent hair edge", zoom=hair_zoom(alpha)))
     tile = 256  # small subjects are scaled up so the labels fit
     path = root / "contact_sheet.png"
-    render_sheet(root, picks, tile).save(path)
+    res = cfg.synth.resolution
+    render_sheet(root, picks, tile, background(cfg.synth, res, res).numpy()).save(path)
     return path
 
 
