@@ -18,14 +18,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.data import default_collate
 
 METRICS = ("psnr", "ssim", "mask_iou")
 
 
 def _batched(ds, idx, batch):
+    """Dataset items `idx`, `batch` at a time, collated (the fine-tune's evaluation batches the same way)."""
     for i in range(0, len(idx), batch):
-        items = [ds[int(j)] for j in idx[i : i + batch]]
-        yield {k: torch.stack([it[k] for it in items]) for k in ("rgb", "mask", "K", "w2c", "c2w", "expression", "pose")}
+        yield default_collate([ds[int(j)] for j in idx[i : i + batch]])
 
 
 def evaluate(cfg, max_frames: int | None = None, batch: int = 4, progress: bool = True) -> dict:
