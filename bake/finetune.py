@@ -33,7 +33,7 @@ from tqdm import tqdm
 from bake.baked_render import BakedAvatar
 from bake.config import BakeConfig
 from bake.previews import png_bytes
-from train.shading import frame_condition, noisy_frame_condition
+from train.shading import condition_spread, noisy_frame_condition
 
 
 @dataclass
@@ -80,18 +80,16 @@ def evaluate_frames(avatar: BakedAvatar, items: list[dict], cfg: BakeConfig, bac
     return {k: v / len(items) for k, v in sums.items()}
 
 
-def condition_spread(dataset, n_exp: int) -> Tensor | None:
-    """Per-dimension std (9 + n_exp,) of the per-frame MLP input over the dataset's frames (None
-    for a single frame): the scale of `bake.finetune_cond_noise`."""
+def dataset_spread(dataset, n_exp: int) -> Tensor | None:
+    """`condition_spread` of the dataset's frames (the scale of `bake.finetune_cond_noise`): read from
+    an `ImavatarDataset`'s frame table, else collated from the items (a plain list in tests)."""
     frames = getattr(dataset, "frames", None)
     if frames is not None and hasattr(frames, "expression"):
         expression, pose = torch.as_tensor(frames.expression), torch.as_tensor(frames.pose)
     else:
         items = default_collate([dataset[i] for i in range(len(dataset))])
         expression, pose = items["expression"], items["pose"]
-    if expression.shape[0] < 2:
-        return None
-    return frame_condition(expression.float(), pose.float(), n_exp).std(0)
+    return condition_spread(expression, pose, n_exp)
 
 
 def _batches(loader):
@@ -134,7 +132,7 @@ def finetune_avatar(
     raw = accelerator.unwrap_model(model)
     H, W = (int(s) for s in dataset[0]["rgb"].shape[:2])
     backend = cfg.raster_backend
-    spread = condition_spread(dataset, raw.spec.n_exp) if cfg.finetune_cond_noise > 0 else None
+    spread = dataset_spread(dataset, raw.spec.n_exp) if cfg.finetune_cond_noise > 0 else None
     first = evaluate_frames(raw, eval_items, cfg, background)
     accelerator.log({f"finetune/eval_{k}": v for k, v in first.items()}, step=0)
     losses, t0 = [], time.perf_counter()
@@ -143,8 +141,7 @@ def finetune_avatar(
     stats: dict[str, float] = {}
     for step in bar:
         batch = next(it)
-        cond = None if spread is None else noisy_frame_condition(
-            batch["expression"], batch["pose"], raw.spec.n_exp, spread, cfg.finetune_cond_noise)
+        cond = noisy_frame_condition(batch["expression"], batch["pose"], raw.spec.n_exp, spread, cfg.finetune_cond_noise)
         rgba = model(batch["expression"], batch["pose"], batch["K"], batch["w2c"], W, H, backend, background,
                      shading_cond=cond)
         loss, stats = finetune_loss(rgba, batch["rgb"], batch["mask"], cfg)

@@ -75,12 +75,24 @@ def frame_condition(expression: Tensor, pose: Tensor, n_exp: int) -> Tensor:
     return torch.cat([pose[..., 6:15], expression[..., :n_exp]], dim=-1)
 
 
-def noisy_frame_condition(expression: Tensor, pose: Tensor, n_exp: int, std: Tensor, scale: float,
-                          generator: torch.Generator | None = None) -> Tensor:
+def condition_spread(expression: Tensor, pose: Tensor, n_exp: int) -> Tensor | None:
+    """Per-dimension std (9 + n_exp,) of `frame_condition` over frames (N, ...); None for N < 2.
+    The unit of the frame-condition noise (`noisy_frame_condition`)."""
+    if expression.shape[0] < 2:
+        return None
+    return frame_condition(expression.float(), pose.float(), n_exp).std(0)
+
+
+def noisy_frame_condition(expression: Tensor, pose: Tensor, n_exp: int, std: Tensor | None, scale: float,
+                          generator: torch.Generator | None = None) -> Tensor | None:
     """`frame_condition` plus `scale` x N(0, std^2) noise, std (9 + n_exp,) per input dimension
-    (the training frames' spread): the per-frame MLP learns to answer smoothly around the training
-    conditions instead of memorising them (`train.frame_cond_noise`, `bake.finetune_cond_noise`).
-    The noise is drawn on the CPU (from `generator`, else the global RNG) and moved to the input's device."""
+    (the training frames' spread, `condition_spread`): the per-frame MLP learns to answer smoothly
+    around the training conditions instead of memorising them (`train.frame_cond_noise`,
+    `bake.finetune_cond_noise`). None (render with the frames' own condition) when `scale` <= 0 or
+    `std` is None. The noise is drawn on the CPU (from `generator`, else the global RNG) and moved
+    to the input's device."""
+    if scale <= 0 or std is None:
+        return None
     cond = frame_condition(expression, pose, n_exp)
     return cond + scale * std.to(cond) * torch.randn(cond.shape, generator=generator).to(cond.device)
 

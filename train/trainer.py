@@ -26,7 +26,7 @@ from train.model import CHECKPOINT_NAME, CONFIG_NAME, AvatarModel, build_flame, 
 from train.render.rays import pixel_centres
 from train.render.frames import Frames, load_frames
 from train.render.preview import save_preview
-from train.shading import frame_condition, noisy_frame_condition
+from train.shading import condition_spread, noisy_frame_condition
 
 
 class TrainingStopped(RuntimeError):
@@ -94,14 +94,6 @@ def sample_batch(frames: Frames, ids: torch.Tensor, cfg: HeadbakeConfig, g: torc
     jitter = torch.rand(tc.batch_images, n, cfg.model.ray_samples, generator=g).to(device)
     return {"o": o, "d": d, "rgb": rgb, "mask": mask, "expression": frames.expression[pick_d],
             "pose": frames.pose[pick_d], "jitter": jitter, "frames": pick}
-
-
-def noisy_condition(batch: dict, std: Tensor | None, scale: float, n_exp: int, g: torch.Generator) -> Tensor | None:
-    """The batch frames' shading-MLP input plus `scale` x N(0, std^2) noise (`train.frame_cond_noise`);
-    None (the frames' own condition) when there is no noise."""
-    if scale <= 0 or std is None:
-        return None
-    return noisy_frame_condition(batch["expression"], batch["pose"], n_exp, std, scale, g)
 
 
 def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps: int | None = None) -> TrainResult:
@@ -174,8 +166,7 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
                 "meta": {"n_exp": cfg.data.n_exp, "name": cfg.name},
             })
 
-    cond_std = frame_condition(frames.expression, frames.pose, core.shading_spec.n_exp).std(0) \
-        if frames.n > 1 else None
+    cond_std = condition_spread(frames.expression, frames.pose, core.shading_spec.n_exp)
     while step < end:
         g = step_generator(cfg.seed, rank, step)
         batch = sample_batch(frames, ids, cfg, g, dev)
@@ -184,7 +175,8 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
                       prior_gen=g)
         out = model(batch["o"], batch["d"], batch["expression"], batch["pose"], jitter=batch["jitter"],
                     differentiable=True, extras=extras, background=frames.background,
-                    shading_cond=noisy_condition(batch, cond_std, tc.frame_cond_noise, core.shading_spec.n_exp, g),
+                    shading_cond=noisy_frame_condition(batch["expression"], batch["pose"], core.shading_spec.n_exp,
+                                                       cond_std, tc.frame_cond_noise, g),
                     view_noise=(tc.view_dir_noise * torch.randn(batch["d"].shape, generator=g).to(dev)
                                 if tc.view_dir_noise > 0 else None))
         losses = compute_losses(out, batch["rgb"], batch["mask"], core.levels, tc)

@@ -83,12 +83,12 @@ def test_first_and_last_psnr_compare_the_same_frames():
 
 
 def test_condition_noise_perturbs_only_the_per_frame_mlp_input():
-    from bake.finetune import condition_spread
+    from bake.finetune import dataset_spread
     from train.shading import frame_condition
 
     art = toy_artifact(n_layers=2, n_exp=3, texture_size=16, n_lat=8, n_lon=10, num_texture_basis=2, image_size=SIZE)
     data = _frames(BakedAvatar(art), n=6)
-    spread = condition_spread(data, 3)
+    spread = dataset_spread(data, 3)
     stacked = frame_condition(torch.stack([d["expression"] for d in data]), torch.stack([d["pose"] for d in data]), 3)
     assert torch.allclose(spread, stacked.std(0))
     # the frames' own condition passed explicitly renders exactly what the default path renders

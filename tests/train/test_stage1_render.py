@@ -514,15 +514,17 @@ def test_skinning_only_deformation_residual_matches_full_residual_with_zero_coef
 def test_frame_condition_noise_scales_with_each_inputs_training_spread(model):
     """train.frame_cond_noise: the shading MLP sees its frame's condition plus noise of that many
     per-input standard deviations; off (None: the frame's own) at 0; the render uses the override."""
-    from train.shading import frame_condition
+    from train.shading import condition_spread, frame_condition, noisy_frame_condition
     from train.stage1_config import TrainConfig
-    from train.trainer import noisy_condition
 
     n_exp = 4
     batch = {"expression": torch.zeros(4096, n_exp), "pose": torch.zeros(4096, 15)}
     std = torch.linspace(0.1, 1.3, 9 + n_exp)
-    assert noisy_condition(batch, std, 0.0, n_exp, torch.Generator().manual_seed(0)) is None
-    cond = noisy_condition(batch, std, 0.5, n_exp, torch.Generator().manual_seed(0))
+    noisy = lambda s, sc: noisy_frame_condition(batch["expression"], batch["pose"], n_exp, s, sc,  # noqa: E731
+                                                torch.Generator().manual_seed(0))
+    assert noisy(std, 0.0) is None and noisy(None, 0.5) is None
+    assert condition_spread(batch["expression"][:1], batch["pose"][:1], n_exp) is None  # one frame: no spread
+    cond = noisy(std, 0.5)
     assert cond.shape == (4096, 9 + n_exp)
     torch.testing.assert_close(cond.std(0), 0.5 * std, rtol=0.06, atol=0.0)
     assert torch.equal(frame_condition(batch["expression"], batch["pose"], n_exp), torch.zeros(4096, 9 + n_exp))
