@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from train.checkpoint import ResumeError
     from train.trainer import TrainingStopped, train
 
     try:
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         res = train(cfg, resume=args.resume, max_steps=args.max_steps)
     except TrainingStopped:
         return 3
-    except (DatasetError, FileNotFoundError) as exc:
+    except (DatasetError, ResumeError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     from accelerate.state import PartialState

@@ -18,8 +18,9 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from train.checkpoint import load_checkpoint, load_for_resume, rng_state, save_checkpoint, set_rng_state
 from train.config import HeadbakeConfig, save_config
+from train.configlib import to_dict
 from train.conventions import pixel_rays
 from train.losses import compute_losses
 from train.model import CHECKPOINT_NAME, CONFIG_NAME, AvatarModel, build_flame, render_frames
@@ -138,7 +139,7 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, tc))
     start = 0
     if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
+        load_for_resume(model, ckpt, ckpt_path, to_dict(cfg), tdir / CONFIG_NAME)
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
         set_rng_state(ckpt["rng"])

@@ -126,6 +126,25 @@ def test_resume_continues_exactly(tiny_subject, tmp_path):
     assert r3["scheduler"]["last_epoch"] == 6
 
 
+def test_resume_refuses_a_checkpoint_of_another_model_and_keeps_it(tiny_subject, tmp_path):
+    """--resume with a config whose model does not fit the checkpoint (or an unreadable checkpoint)
+    exits 2 naming the file and the differing setting, and leaves the run folder untouched."""
+    common = ["--set", "train.iterations=4", "--set", "train.preview_every=1000"]
+    r = train_cli(tmp_path, *common, "--max-steps", "2")
+    assert r.returncode == 0, r.stderr[-3000:]
+    tdir = tmp_path / "train"
+    before = {p.name: p.read_bytes() for p in (tdir / "checkpoint.pt", tdir / "config.yaml")}
+    r = train_cli(tmp_path, *common, "--set", "model.n_levels=6", "--resume")
+    assert r.returncode == 2, r.stderr[-3000:]
+    assert "Traceback" not in r.stderr
+    assert "checkpoint.pt: does not fit the configured model" in r.stderr
+    assert "model.n_levels: 6 here, 4 in the run" in r.stderr
+    assert {p.name: p.read_bytes() for p in (tdir / "checkpoint.pt", tdir / "config.yaml")} == before
+    (tdir / "checkpoint.pt").write_bytes(before["checkpoint.pt"][:1000])  # a truncated copy
+    r = train_cli(tmp_path, *common, "--resume")
+    assert r.returncode == 2 and "not a readable stage-1 checkpoint" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_malformed_config_fails_before_training(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(TINY.read_text().replace("  ray_samples: 24", "  ray_sample: 24"))
