@@ -109,9 +109,11 @@ class BakedAvatar(nn.Module):
         return len(self.geometry)
 
     def forward(self, expression: Tensor, pose: Tensor, K: Tensor, w2c: Tensor, width: int, height: int,
-                backend: str = "auto", background=(1.0, 1.0, 1.0), shading_cond: Tensor | None = None) -> Tensor:
+                backend: str = "auto", background=(1.0, 1.0, 1.0), shading_cond: Tensor | None = None,
+                view_noise: Tensor | None = None) -> Tensor:
         """`render_baked(self, ...)`: rgba (B, H, W, 4), differentiable (for DDP wrapping)."""
-        return render_baked(self, expression, pose, K, w2c, width, height, backend, background, shading_cond=shading_cond)
+        return render_baked(self, expression, pose, K, w2c, width, height, backend, background, shading_cond=shading_cond,
+                            view_noise=view_noise)
 
     def to_artifact(self, template: Artifact, source: dict | None = None) -> Artifact:
         """Current textures (rounded to uint8) and FrameMLP written into a copy of `template`."""
@@ -172,13 +174,16 @@ def render_baked(
     quantize: bool = True,
     n_layers: int | None = None,
     shading_cond: Tensor | None = None,
+    view_noise: Tensor | None = None,
 ) -> Tensor:
     """Render B frames: expression (B, E), pose (B, 15), K (3,3)|(B,3,3), w2c (4,4)|(B,4,4).
 
     Returns rgba (B, H, W, 4): colour over `background`, alpha = avatar coverage. Differentiable
     w.r.t. avatar.textures and avatar.frame_mlp (textures pass `fake_quantize` when `quantize`).
     `n_layers` draws only the innermost layers (debugging); `shading_cond` (B, 9 + n_exp) replaces
-    the frames' own per-frame MLP input (fine-tune noise); follows the module docstring.
+    the frames' own per-frame MLP input (fine-tune noise); `view_noise` (B, H, W, 3) is added to the
+    unit view direction the per-pixel shading reads (then renormalised; fine-tune noise, as stage 1's
+    `train.view_dir_noise`); follows the module docstring.
     """
     dev = avatar.joints_template.device
     expression = expression.to(dev, torch.float32)
@@ -227,6 +232,8 @@ def render_baked(
         uv = interp(g.uvs)
         n = torch.nn.functional.normalize(interp(nd), dim=-1)
         v = torch.nn.functional.normalize(interp(xd) - cam_centre[bi], dim=-1)
+        if view_noise is not None:
+            v = torch.nn.functional.normalize(v + view_noise.reshape(-1, 3)[pix].to(v), dim=-1)
         tex = avatar.textures[i]
         tex = fake_quantize(tex) if quantize else tex
         sampled = sample_texture(tex, uv)  # (N, D + 4K)

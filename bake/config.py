@@ -88,6 +88,9 @@ class BakeConfig:
     """Gaussian noise on the per-frame MLP's input while fine-tuning, in units of the training frames'
     per-dimension spread (as `train.frame_cond_noise` in stage 1): keeps the MLP from memorising
     the training frames' expressions. 0: none."""
+    finetune_view_noise: float = 0.0
+    """Std of Gaussian noise added to the unit view direction the per-pixel shading reads while
+    fine-tuning (as `train.view_dir_noise` in stage 1), one draw per pixel and step. 0: none."""
     finetune_log_every: int = 25
     """Log scalars to TensorBoard every N steps."""
     finetune_preview_every: int = 250
@@ -108,6 +111,8 @@ class BakeConfig:
             raise ValueError(f"finetune_iterations must be >= 0; got {self.finetune_iterations}")
         if not self.finetune_cond_noise >= 0:
             raise ValueError(f"finetune_cond_noise must be >= 0; got {self.finetune_cond_noise}")
+        if not self.finetune_view_noise >= 0:
+            raise ValueError(f"finetune_view_noise must be >= 0; got {self.finetune_view_noise}")
         if self.reach_frames < 0:
             raise ValueError(f"reach_frames must be >= 0; got {self.reach_frames}")
         if not 0.0 <= self.reach_min_fraction <= 1.0:

@@ -142,8 +142,10 @@ def finetune_avatar(
     for step in bar:
         batch = next(it)
         cond = noisy_frame_condition(batch["expression"], batch["pose"], raw.spec.n_exp, spread, cfg.finetune_cond_noise)
+        vnoise = (cfg.finetune_view_noise * torch.randn(batch["pose"].shape[0], H, W, 3, device=accelerator.device)
+                  if cfg.finetune_view_noise > 0 else None)
         rgba = model(batch["expression"], batch["pose"], batch["K"], batch["w2c"], W, H, backend, background,
-                     shading_cond=cond)
+                     shading_cond=cond, view_noise=vnoise)
         loss, stats = finetune_loss(rgba, batch["rgb"], batch["mask"], cfg)
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)

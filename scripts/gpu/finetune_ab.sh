@@ -4,6 +4,7 @@
 # evaluated on the test split (stage 1 / baked / fine-tuned, `python -m bake.eval`).
 #
 #   WORKDIR=runs/f VARIANTS="n0 n1:bake.finetune_cond_noise=1.0" EVAL_FRAMES=40 bash scripts/gpu/finetune_ab.sh
+#   WORKDIR=runs/f VARIANTS="v0 v1:bake.finetune_view_noise=0.1" bash scripts/gpu/finetune_ab.sh   # view-direction noise
 #
 # Env: WORKDIR (a workdir with train/ and bake/baked), VARIANTS (space-separated name:k=v;k=v; a
 # name alone = defaults), EVAL_FRAMES (default 40), OUT (logs, default runs/ft_ab), CONFIG.

@@ -115,3 +115,33 @@ def test_condition_noise_perturbs_only_the_per_frame_mlp_input():
     assert all(torch.equal(x, y) for x, y in zip(a.textures, c.textures))  # textures frozen (lr 0) either way
     with pytest.raises(ValueError, match="finetune_cond_noise"):
         BakeConfig(finetune_cond_noise=-1.0).validate()
+
+
+def test_view_noise_changes_only_the_shading_of_covered_pixels_and_reaches_the_updates():
+    art = toy_artifact(n_layers=2, n_exp=3, texture_size=16, n_lat=8, n_lon=10, num_texture_basis=2, image_size=SIZE)
+    data = _frames(BakedAvatar(art), n=6)
+    av, d = BakedAvatar(art), data[0]
+    args = (d["expression"][None], d["pose"][None], d["K"], d["w2c"], SIZE, SIZE, "torch")
+    with torch.no_grad():
+        own = av(*args)
+        zero = av(*args, view_noise=torch.zeros(1, SIZE, SIZE, 3))
+        g = torch.Generator().manual_seed(0)
+        noisy = av(*args, view_noise=2.0 * torch.randn(1, SIZE, SIZE, 3, generator=g))
+    assert torch.allclose(own, zero, atol=1e-6)
+    covered = own[..., 3] > 0
+    assert bool(covered.any()) and bool((~covered).any())
+    assert torch.equal(noisy[~covered], own[~covered])  # background untouched
+    assert torch.equal(noisy[..., 3] > 0, covered)  # the opaque layer's coverage does not read the view direction
+    assert float((noisy[..., :3] - own[..., :3]).abs()[covered].max()) > 1e-3  # the shading does
+
+    def tuned(noise):
+        avatar = BakedAvatar(art)
+        cfg = BakeConfig(finetune_batch=2, finetune_lr_texture=0.0, finetune_lr_mlp=1e-2, finetune_view_noise=noise,
+                         raster_backend="torch", finetune_log_every=1000)
+        torch.manual_seed(0)
+        finetune_avatar(avatar, data, cfg, Accelerator(cpu=True), iterations=4, progress=False, eval_frames=2)
+        return torch.cat([p.detach().flatten() for p in avatar.frame_mlp.parameters()])
+
+    assert not torch.allclose(tuned(0.0), tuned(0.5))
+    with pytest.raises(ValueError, match="finetune_view_noise"):
+        BakeConfig(finetune_view_noise=-0.1).validate()
