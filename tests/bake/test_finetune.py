@@ -82,6 +82,16 @@ def test_first_and_last_psnr_compare_the_same_frames():
     assert abs(res.last_loss - res.first_loss) < 1e-6, (res.first_loss, res.last_loss)
 
 
+def _mlp_tuned(art, data, **noise) -> BakedAvatar:
+    """The toy avatar after 4 fine-tune steps that move only the per-frame MLP (textures' lr 0)."""
+    avatar = BakedAvatar(art)
+    cfg = BakeConfig(finetune_batch=2, finetune_lr_texture=0.0, finetune_lr_mlp=1e-2, raster_backend="torch",
+                     finetune_log_every=1000, **noise)
+    torch.manual_seed(0)
+    finetune_avatar(avatar, data, cfg, Accelerator(cpu=True), iterations=4, progress=False, eval_frames=2)
+    return avatar
+
+
 def test_condition_noise_perturbs_only_the_per_frame_mlp_input():
     from bake.finetune import dataset_spread
     from train.shading import frame_condition
@@ -100,15 +110,7 @@ def test_condition_noise_perturbs_only_the_per_frame_mlp_input():
                   shading_cond=stacked[:1])
     assert torch.equal(own, same)
 
-    def tuned(noise):
-        avatar = BakedAvatar(art)
-        cfg = BakeConfig(finetune_batch=2, finetune_lr_texture=0.0, finetune_lr_mlp=1e-2, finetune_cond_noise=noise,
-                         raster_backend="torch", finetune_log_every=1000)
-        torch.manual_seed(0)
-        finetune_avatar(avatar, data, cfg, Accelerator(cpu=True), iterations=4, progress=False, eval_frames=2)
-        return avatar
-
-    a, b, c = tuned(0.0), tuned(0.0), tuned(1.0)
+    a, b, c = (_mlp_tuned(art, data, finetune_cond_noise=x) for x in (0.0, 0.0, 1.0))
     params = lambda m: torch.cat([p.detach().flatten() for p in m.frame_mlp.parameters()])
     assert torch.equal(params(a), params(b))  # deterministic without noise
     assert not torch.allclose(params(a), params(c))  # the noise reaches the MLP's updates
@@ -134,14 +136,7 @@ def test_view_noise_changes_only_the_shading_of_covered_pixels_and_reaches_the_u
     assert torch.equal(noisy[..., 3] > 0, covered)  # the opaque layer's coverage does not read the view direction
     assert float((noisy[..., :3] - own[..., :3]).abs()[covered].max()) > 1e-3  # the shading does
 
-    def tuned(noise):
-        avatar = BakedAvatar(art)
-        cfg = BakeConfig(finetune_batch=2, finetune_lr_texture=0.0, finetune_lr_mlp=1e-2, finetune_view_noise=noise,
-                         raster_backend="torch", finetune_log_every=1000)
-        torch.manual_seed(0)
-        finetune_avatar(avatar, data, cfg, Accelerator(cpu=True), iterations=4, progress=False, eval_frames=2)
-        return torch.cat([p.detach().flatten() for p in avatar.frame_mlp.parameters()])
-
-    assert not torch.allclose(tuned(0.0), tuned(0.5))
+    params = lambda m: torch.cat([p.detach().flatten() for p in m.frame_mlp.parameters()])  # noqa: E731
+    assert not torch.allclose(params(_mlp_tuned(art, data)), params(_mlp_tuned(art, data, finetune_view_noise=0.5)))
     with pytest.raises(ValueError, match="finetune_view_noise"):
         BakeConfig(finetune_view_noise=-0.1).validate()
