@@ -10,7 +10,14 @@ maximum) over all vertices and per region (procedural head), written to
 `<workdir>/eval/warp_error_<split>.json`.
 
 Every layer of the avatar moves with this field, so the numbers are a floor on its geometric error
-where the surfaces meet (lips, eyelids over the eyeballs, teeth). Only frame parameters are read
+where the surfaces meet (lips, eyelids over the eyeballs, teeth).
+
+`--inverse` also checks the other direction, the one rendering uses: the model's posed surface
+is rasterised; each visible pixel's surface point is inverted to canonical space exactly as stage 1
+inverts ray samples (nearest-vertex init, `model.newton_steps` Newton steps, `model.converge_tol`)
+and compared with the canonical point it really came from. Reported per region: the share of
+pixels whose root is more than `--wrong-root` (world units) off or did not converge, and the
+median distance. Only frame parameters are read
 (no images); without a checkpoint (or with `--prior-only`) the field is the untrained prior, the
 morphable model's attributes sampled on the lattice.
 """
@@ -91,6 +98,49 @@ def warp_error(model, frames: list[dict], progress: bool = True) -> dict:
     return res
 
 
+@torch.no_grad()
+def inverse_error(model, frames: list[dict], wrong_root: float = 0.005, progress: bool = True) -> dict:
+    """Inverse deformation of the visible posed surface against the true canonical points (see
+    module doc). Rasterises at the cameras' image size (`frames[i]["size"]`, (H, W))."""
+    from train.render.warp import invert
+    from train.synth.render import layer_fragments
+
+    mc, dev = model.cfg.model, model.canonical_vertices.device
+    faces = model.flame.faces.to(dev)
+    regions = getattr(model.flame, "vertex_regions", None)
+    names = getattr(model.flame, "region_names", None)
+    dist, ok, reg = [], [], []
+    for f in tqdm(frames, desc="inverse warp", disable=not progress, dynamic_ncols=True):
+        expr = torch.as_tensor(f["expression"], dtype=torch.float32, device=dev)[None]
+        pose = torch.as_tensor(f["pose"], dtype=torch.float32, device=dev)[None]
+        posed = model.flame(expr, pose).vertices.float()
+        attr = torch.cat([posed, model.canonical_vertices[None]], -1)
+        w2c = torch.as_tensor(f["w2c"], dtype=torch.float32, device=dev)
+        _, tid, ip = layer_fragments(posed, faces, attr, f["K"], w2c, f["size"])
+        if tid.numel() == 0:
+            continue
+        fs, _, _ = model.frame_state(expr, pose)
+        x_c, valid, _ = invert(model.deform_field, model.manifold, ip[None, :, :3], fs, mc.newton_steps, mc.converge_tol)
+        dist.append((x_c[0] - ip[:, 3:]).norm(dim=-1).cpu())
+        ok.append(valid[0].cpu())
+        if regions is not None:
+            reg.append(regions.to(dev)[faces[tid.to(dev), 0].long()].cpu())  # the triangle's first vertex's region
+    d, v = torch.cat(dist), torch.cat(ok)
+    bad = (~v) | (d > wrong_root)
+
+    def summary(sel: torch.Tensor) -> dict:
+        return {"pixels": int(sel.sum()), "wrong_root": float(bad[sel].float().mean()),
+                "unconverged": float((~v[sel]).float().mean()), "median": float(d[sel].median())}
+
+    res = {"frames": len(frames), "wrong_root_threshold": wrong_root, "all": summary(torch.ones_like(v)), "regions": {}}
+    if reg and names:
+        r = torch.cat(reg)
+        for i, name in enumerate(names):
+            if bool((r == i).any()):
+                res["regions"][name] = summary(r == i)
+    return res
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m train.warp_error", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -99,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--every", type=int, default=10, help="use every N-th frame of the split (default 10)")
     ap.add_argument("--prior-only", action="store_true",
                     help="measure the untrained prior even when a stage-1 checkpoint exists")
+    ap.add_argument("--inverse", action="store_true",
+                    help="also invert the visible posed surface to canonical space and count wrong roots")
+    ap.add_argument("--wrong-root", type=float, default=0.005,
+                    help="canonical distance (world units) from the true point that counts as a wrong root (default 0.005)")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     add_override_args(ap, "model.deform_prior_res=128")
     args = ap.parse_args(argv)
@@ -121,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     res = warp_error(model, frames, progress=not args.quiet)
     res.update(split=args.split, every=args.every, field="trained" if trained else "prior",
                deform_prior_res=int(model.deform_field.prior_res))
+    if args.inverse:
+        H, W = cfg.data.img_res
+        res["inverse"] = inverse_error(model, [dict(f, size=(H, W)) for f in frames], args.wrong_root, not args.quiet)
     out = cfg.workpath / "eval" / f"warp_error_{args.split}.json"
     atomic_write_text(out, json.dumps(res, indent=2))
     a = res["all"]
@@ -128,6 +185,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{res['vertices']} vertices): mean {a['mean']:.3f} px, p95 {a['p95']:.3f}, max {a['max']:.2f}")
     for name, r in res["regions"].items():
         print(f"  {name:16s} {r['n'] // max(res['frames'], 1):6d} vertices: mean {r['mean']:6.3f}  p95 {r['p95']:6.3f}  max {r['max']:6.2f} px")
+    inv = res.get("inverse")
+    if inv:
+        a = inv["all"]
+        print(f"inverse warp of the visible surface ({a['pixels']} pixels): {a['wrong_root']:.1%} wrong roots "
+              f"(> {inv['wrong_root_threshold']} off or not converged; {a['unconverged']:.1%} not converged), median {a['median']:.5f}")
+        for name, r in inv["regions"].items():
+            print(f"  {name:16s} {r['pixels']:8d} px: wrong roots {r['wrong_root']:6.1%}  not converged {r['unconverged']:6.1%}  "
+                  f"median {r['median']:.5f}")
     print(f"-> {out}")
     return 0
 

@@ -11,7 +11,7 @@ from train.config import load_config
 from train.synth.motion import make_motion
 from train.synth.subject import load_model
 from train.synth.writer import camera, flame_params, frame_record
-from train.warp_error import main, prior_model, split_params, warp_error
+from train.warp_error import inverse_error, main, prior_model, split_params, warp_error
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +53,31 @@ def test_a_finer_prior_lattice_lowers_the_error(subject, tmp_path):
     assert fine["all"]["mean"] < 0.8 * coarse["all"]["mean"]
 
 
+def test_inverse_recovers_the_canonical_frame_and_flags_roots_where_surfaces_meet(subject):
+    """At the canonical frame every visible pixel inverts to its own canonical point; on posed test
+    frames the rigid scalp still does while the lips, where the lattice blends two motions, do not."""
+    model = prior_model(subject, "cpu")
+    size = tuple(subject.data.img_res)
+    frames = [dict(f, size=size) for f in split_params(subject, "test")]
+    canon = dict(frames[0], expression=model.canonical_expression.numpy(), pose=model.canonical_pose.numpy())
+    res = inverse_error(model, [canon], progress=False)
+    assert res["all"]["pixels"] > 500 and res["all"]["wrong_root"] < 0.005 and res["all"]["median"] < 1e-4
+    res = inverse_error(model, frames, progress=False)
+    regions = res["regions"]
+    assert regions["scalp"]["wrong_root"] < 0.01 and regions["scalp"]["unconverged"] == 0.0
+    assert regions["lips"]["wrong_root"] > 5 * max(regions["scalp"]["wrong_root"], 0.001)
+    assert 0.0 < res["all"]["wrong_root"] < 0.5
+
+
 def test_cli_writes_the_report_and_rejects_bad_input(subject, capsys):
     args = ["-c", "configs/tiny.yaml", "--set", f"data.root={subject.data.root}", "--set", f"workdir={subject.workdir}",
             "--quiet", "--every", "2"]
-    assert main(args) == 0
+    assert main(args + ["--inverse"]) == 0
     out = json.loads((subject.workpath / "eval" / "warp_error_test.json").read_text())
     assert out["field"] == "prior" and out["frames"] == 3 and out["split"] == "test"
-    assert "warp error, prior field" in capsys.readouterr().out
+    assert out["inverse"]["frames"] == 3 and "eyes" in out["inverse"]["regions"]
+    printed = capsys.readouterr().out
+    assert "warp error, prior field" in printed and "inverse warp of the visible surface" in printed
     assert main(["-c", "configs/tiny.yaml", "--set", "data.root=/nonexistent/subject", "--quiet"]) == 2
     assert "flame_params.json" in capsys.readouterr().err
     assert main(["-c", "configs/tiny.yaml", "--set", "model.no_such_key=1"]) == 2
