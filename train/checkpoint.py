@@ -46,7 +46,7 @@ def config_differences(current: dict, saved: dict, prefix: str = "") -> list[str
         a, b = current[k], saved[k]
         if isinstance(a, dict) and isinstance(b, dict):
             out += config_differences(a, b, f"{prefix}{k}.")
-        elif (list(a) if isinstance(a, (list, tuple)) else a) != (list(b) if isinstance(b, (list, tuple)) else b):
+        elif a != b:  # both plain YAML values (`to_dict`, `read_yaml`): lists compare as lists
             out.append(f"{prefix}{k}: {a!r} here, {b!r} in the run")
     return sorted(out)
 

@@ -59,12 +59,13 @@ def split_params(cfg, split: str) -> list[dict]:
     return out
 
 
-def prior_model(cfg, device):
+def prior_model(cfg, device, train: list[dict] | None = None):
     """The untrained stage-1 model of the config (deformation = the morphable-model prior), with
-    the canonical expression the trainer would pick (the training frames' mean)."""
+    the canonical expression the trainer would pick (the mean over `train`, the training frames'
+    `split_params`, read when not given)."""
     from train.model import AvatarModel, build_flame
 
-    train = split_params(cfg, "train")
+    train = split_params(cfg, "train") if train is None else train
     expr = torch.as_tensor(np.stack([f["expression"] for f in train]), dtype=torch.float32).mean(0)
     flame = build_flame(cfg, device, shape_params=torch.as_tensor(train[0]["shape_params"], dtype=torch.float32))
     return AvatarModel(cfg, flame, expr.to(device), init_fields=False).eval()
@@ -167,8 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load_config(args.config, overrides_of(args))
         trained = not args.prior_only and (cfg.workpath / "train" / CHECKPOINT_NAME).is_file()
-        model = load_stage1(cfg.workdir, device)[1] if trained else prior_model(cfg, device)
-        frames = split_params(cfg, args.split)[:: args.every]
+        frames = split_params(cfg, args.split)
+        train = frames if args.split == "train" else None
+        model = load_stage1(cfg.workdir, device)[1] if trained else prior_model(cfg, device, train)
+        frames = frames[:: args.every]
     except (ConfigError, DatasetError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
