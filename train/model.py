@@ -172,11 +172,12 @@ class AvatarModel(nn.Module):
     def forward(self, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jitter: Tensor | None = None,
                 differentiable: bool = True, extras: dict | None = None,
                 background: Tensor | None = None, shading_cond: Tensor | None = None,
-                view_noise: Tensor | None = None) -> dict[str, Tensor]:
+                view_noise: Tensor | None = None, normal_noise: Tensor | None = None) -> dict[str, Tensor]:
         """Render rays (see `train.render.renderer.render_rays`); with `extras` also the
         regulariser inputs the losses need (all parameter use happens here, for DDP)."""
         out = render_rays(self, o, d, expression, pose, jitter=jitter, differentiable=differentiable,
-                          background=background, shading_cond=shading_cond, view_noise=view_noise)
+                          background=background, shading_cond=shading_cond, view_noise=view_noise,
+                          normal_noise=normal_noise)
         if extras is not None:
             out.update(self.regularisers(out, **extras))
         return out

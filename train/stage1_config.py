@@ -241,6 +241,12 @@ class TrainConfig:
     position that a test frame's larger head rotation moves a point away from. H100, synthetic, 150
     test frames: 0.1 with frame_cond_noise 1.0 26.07 dB vs 25.73 for frame_cond_noise 0.5 alone
     (configs/synthetic.yaml)."""
+    normal_noise: float = 0.0
+    """Training only: Gaussian noise (this standard deviation per component, then renormalised) on
+    the deformed normal the per-pixel shading reads at each layer hit. A canonical point's world
+    normal only spans the training head rotations; the noise asks the shading to vary smoothly
+    with the normal so that a test frame's larger rotation (the light stays fixed in the world)
+    reads a sensible brightness."""
     shading_normal_grad: float = 1.0
     """Scale of the gradient that reaches the manifold (and the warp) through the normals the
     per-pixel shading reads. At 1 the colour loss can tilt the level sets voxel by voxel to fetch
@@ -258,7 +264,7 @@ class TrainConfig:
             raise ValueError(f"train.shading_normal_grad must be in [0, 1]; got {self.shading_normal_grad}")
         if self.w_normal_smooth < 0:
             raise ValueError(f"train.w_normal_smooth must be >= 0; got {self.w_normal_smooth}")
-        for name in ("frame_cond_noise", "view_dir_noise"):
+        for name in ("frame_cond_noise", "view_dir_noise", "normal_noise"):
             if getattr(self, name) < 0:
                 raise ValueError(f"train.{name} must be >= 0; got {getattr(self, name)}")
         if self.surface_samples < 0:

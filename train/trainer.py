@@ -179,7 +179,10 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
                     shading_cond=noisy_frame_condition(batch["expression"], batch["pose"], core.shading_spec.n_exp,
                                                        cond_std, tc.frame_cond_noise, g),
                     view_noise=(tc.view_dir_noise * torch.randn(batch["d"].shape, generator=g).to(dev)
-                                if tc.view_dir_noise > 0 else None))
+                                if tc.view_dir_noise > 0 else None),
+                    normal_noise=(tc.normal_noise * torch.randn((*batch["d"].shape[:2], core.levels.shape[0], 3),
+                                                                generator=g).to(dev)
+                                  if tc.normal_noise > 0 else None))
         losses = compute_losses(out, batch["rgb"], batch["mask"], core.levels, tc)
         finite = torch.isfinite(losses["total"].detach()).float().reshape(1)
         if float(accelerator.reduce(finite, reduction="sum")) < world:

@@ -545,22 +545,26 @@ def test_frame_condition_noise_scales_with_each_inputs_training_spread(model):
     assert (other["rgb"] - base["rgb"]).abs().max() > 1e-4
 
 
-def test_view_direction_noise_changes_only_the_shading(model):
-    """train.view_dir_noise: the per-pixel shading reads a perturbed view direction; zero noise is
-    the plain render, and the level hits, alpha and depth never depend on it."""
+@pytest.mark.parametrize("kind", ["view", "normal"])
+def test_shading_input_noise_changes_only_the_shading(model, kind):
+    """train.view_dir_noise / train.normal_noise: the per-pixel shading reads a perturbed view
+    direction (per ray) or normal (per layer hit); zero noise is the plain render, and the level
+    hits, alpha and depth never depend on it."""
     from train.render.renderer import render_rays
     from train.stage1_config import TrainConfig
 
     e, p = _frame(model, 6)
     o, d = _head_rays(torch.arange(24, 40, 2), torch.arange(20, 44, 3))
+    shape = d.shape if kind == "view" else (*d.shape[:2], model.levels.shape[0], 3)
     g = torch.Generator().manual_seed(4)
     with torch.no_grad():
         base = render_rays(model, o, d, e, p)
-        zero = render_rays(model, o, d, e, p, view_noise=torch.zeros_like(d))
-        noisy = render_rays(model, o, d, e, p, view_noise=0.3 * torch.randn(d.shape, generator=g))
+        zero = render_rays(model, o, d, e, p, **{f"{kind}_noise": torch.zeros(shape)})
+        noisy = render_rays(model, o, d, e, p, **{f"{kind}_noise": 0.3 * torch.randn(shape, generator=g)})
     torch.testing.assert_close(zero["rgb"], base["rgb"])
     for k in ("hit", "alpha", "depth"):
         assert torch.equal(noisy[k], base[k]), k
     assert (noisy["rgb"] - base["rgb"]).abs().max() > 1e-4
-    with pytest.raises(ValueError, match="view_dir_noise"):
-        TrainConfig(view_dir_noise=-0.1).validate()
+    name = "view_dir_noise" if kind == "view" else "normal_noise"
+    with pytest.raises(ValueError, match=name):
+        TrainConfig(**{name: -0.1}).validate()

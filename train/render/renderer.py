@@ -24,10 +24,12 @@ def _signed_floor(x: Tensor, floor: float) -> Tensor:
 
 def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jitter: Tensor | None = None,
                 differentiable: bool = False, background: Tensor | None = None,
-                shading_cond: Tensor | None = None, view_noise: Tensor | None = None) -> dict[str, Tensor]:
+                shading_cond: Tensor | None = None, view_noise: Tensor | None = None,
+                normal_noise: Tensor | None = None) -> dict[str, Tensor]:
     """o, d (B, R, 3) world rays (d unit), expression (B, n_exp), pose (B, 15); `shading_cond`
     (B, 9 + n_exp) replaces the per-frame shading MLP's input (default: the frame's own);
-    `view_noise` (B, R, 3) is added to the view direction the per-pixel shading reads (training).
+    `view_noise` (B, R, 3) is added to the view direction the per-pixel shading reads and
+    `normal_noise` (B, R, L, 3) to each layer hit's normal it reads (training; both renormalised).
 
     Returns rgb (B, R, 3), alpha (B, R), hit (B, R, L), x_c (B, R, L, 3) canonical hits,
     s_min (B, R) (differentiable when `differentiable`), has_valid (B, R), depth (B, R),
@@ -54,6 +56,8 @@ def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, j
     theta = model.frame_mlp(shading_cond)
     if view_noise is not None:
         d_l = F.normalize(d_l + view_noise.float()[:, :, None].expand(b, r, n_lv, 3).reshape(d_l.shape), dim=-1)
+    if normal_noise is not None:
+        n_d = F.normalize(n_d + normal_noise.float().reshape(n_d.shape), dim=-1)
     z = torch.cat([f_pos, n_d, d_l], dim=-1)
     rgb = blend_bases(pixel_coefficients(z, theta.float(), model.shading_spec), bases.float())
 
