@@ -111,7 +111,7 @@ class AvatarModel(nn.Module):
                                         mc.deform_residual_channels)
         self.radiance_field = RadianceField(lo, hi, mc.radiance_grid_res, mc.grid_channels, mc.mlp_hidden,
                                             mc.dim_pos_feature, mc.num_texture_basis, mc.alpha_init,
-                                            mc.basis_rank, mc.basis_ladder)
+                                            mc.basis_rank, mc.basis_ladder, mc.radiance_plane_res)
         self.shading_spec = ShadingSpec(
             n_exp=n_exp, dim_pos_feature=mc.dim_pos_feature, num_texture_basis=mc.num_texture_basis,
             temperature=mc.temperature, frame_hidden=tuple(mc.frame_mlp_hidden),

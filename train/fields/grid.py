@@ -75,3 +75,38 @@ def tiny_mlp(d_in: int, hidden: int, d_out: int, n_hidden: int = 1, zero_last: b
         nn.init.zeros_(last.bias)
     layers.append(last)
     return nn.Sequential(*layers)
+
+
+class FeaturePlanes(nn.Module):
+    """Three axis-aligned learnable feature planes (xy, xz, yz) per resolution, sampled bilinearly
+    at the projections of x: x (N, 3) -> features (N, 3 * C * levels).
+
+    A plane of R^2 texels resolves detail a dense R^3 grid of the same memory cannot (R = 2048
+    costs what a 161^3 grid does); the 3-D grid beside it tells apart points that share a projection.
+    """
+
+    PAIRS = ((0, 1), (0, 2), (1, 2))
+
+    def __init__(self, lo: Tensor, hi: Tensor, resolutions: list[int], channels: int, init_std: float = 1e-1):
+        super().__init__()
+        self.register_buffer("lo", lo.detach().clone().float(), persistent=False)
+        self.register_buffer("hi", hi.detach().clone().float(), persistent=False)
+        self.resolutions = list(resolutions)
+        self.channels = channels
+        self.planes = nn.ParameterList(
+            nn.Parameter(torch.randn(3, channels, r, r) * init_std) for r in self.resolutions
+        )
+
+    @property
+    def out_dim(self) -> int:
+        return 3 * self.channels * len(self.resolutions)
+
+    def forward(self, x: Tensor) -> Tensor:
+        u = to_grid_coords(x.reshape(-1, 3), self.lo, self.hi)
+        # grid_sample reads (x, y) = (width, height): plane (a, b) is indexed [..., b, a]
+        uv = torch.stack([u[:, list(p)] for p in self.PAIRS])[:, :, None, :]  # (3, N, 1, 2)
+        feats = []
+        for plane in self.planes:
+            f = F.grid_sample(plane, uv.to(plane.dtype), mode="bilinear", padding_mode="border", align_corners=True)
+            feats.append(f[..., 0].permute(2, 0, 1).reshape(-1, 3 * self.channels))  # (N, 3 * C)
+        return torch.cat(feats, dim=-1).reshape(*x.shape[:-1], self.out_dim)

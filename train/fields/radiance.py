@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from train.fields.grid import MultiResGrid, tiny_mlp
+from train.fields.grid import FeaturePlanes, MultiResGrid, tiny_mlp
 
 LADDER_GAINS = (0.3, 1.3)
 """Lowest and highest brightness gain of the basis ladder (the albedo is in [0, 1])."""
@@ -26,11 +26,14 @@ class RadianceField(nn.Module):
     highlight (h = 0, then 1). The per-pixel MLP then only picks a brightness and a highlight per
     pixel from the normal and view direction (a light fixed in the world), and the bases differ from
     the first step, so the coefficients get a gradient at once (equal bases give them none).
+
+    `plane_res` adds axis-aligned feature planes (`FeaturePlanes`) beside the 3-D grids: texel-fine
+    detail (hair strands) that the dense grids cannot afford.
     """
 
     def __init__(self, lo: Tensor, hi: Tensor, resolutions: list[int], channels: int, hidden: int,
                  dim_pos_feature: int, num_bases: int, alpha_init: float = 0.01, rank: int = 0,
-                 ladder: bool = False):
+                 ladder: bool = False, plane_res: list[int] | None = None):
         super().__init__()
         if ladder and (rank > 0 or num_bases < 2):
             raise ValueError("the basis ladder needs basis_rank 0 and at least 2 bases")
@@ -45,7 +48,9 @@ class RadianceField(nn.Module):
             highlight = torch.cat([torch.zeros(num_bases - half), torch.ones(half)])
             self.register_buffer("ladder_gh", torch.stack([gains, highlight], 1), persistent=False)
         self.encoding = MultiResGrid(lo, hi, resolutions, channels, init_std=1e-1)
-        self.decoder = tiny_mlp(self.encoding.out_dim, hidden, dim_pos_feature + n_colour + 1, n_hidden=2)
+        self.planes = FeaturePlanes(lo, hi, plane_res, channels) if plane_res else None
+        d_in = self.encoding.out_dim + (self.planes.out_dim if self.planes is not None else 0)
+        self.decoder = tiny_mlp(d_in, hidden, dim_pos_feature + n_colour + 1, n_hidden=2)
         if rank > 0:
             self.basis_mix = nn.Parameter(1.0 + 0.3 * torch.randn(num_bases, rank) / rank**0.5)
             self.basis_bias = nn.Parameter(0.3 * torch.randn(num_bases, 3))
@@ -54,7 +59,11 @@ class RadianceField(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         shape = x.shape[:-1]
-        out = self.decoder(self.encoding(x.reshape(-1, 3).float())).float()
+        flat = x.reshape(-1, 3).float()
+        feats = self.encoding(flat)
+        if self.planes is not None:
+            feats = torch.cat([feats, self.planes(flat)], dim=-1)
+        out = self.decoder(feats).float()
         d, k = self.dim_pos_feature, self.num_bases
         f_pos = torch.sigmoid(out[:, :d])
         if self.ladder:
