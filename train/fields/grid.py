@@ -39,15 +39,22 @@ def lattice_points(lo: Tensor, hi: Tensor, res: int) -> Tensor:
     return lo + unit * (hi - lo)
 
 
-class MultiResGrid(nn.Module):
-    """Learnable feature grids at several resolutions. forward: x (N, 3) -> features (N, C * levels)."""
+class _CubeEncoding(nn.Module):
+    """Shared set-up of the encodings over the cube [lo, hi]^3: bounds, resolutions, channels."""
 
-    def __init__(self, lo: Tensor, hi: Tensor, resolutions: list[int], channels: int, init_std: float = 1e-2):
+    def __init__(self, lo: Tensor, hi: Tensor, resolutions: list[int], channels: int):
         super().__init__()
         self.register_buffer("lo", lo.detach().clone().float(), persistent=False)
         self.register_buffer("hi", hi.detach().clone().float(), persistent=False)
         self.resolutions = list(resolutions)
         self.channels = channels
+
+
+class MultiResGrid(_CubeEncoding):
+    """Learnable feature grids at several resolutions. forward: x (N, 3) -> features (N, C * levels)."""
+
+    def __init__(self, lo: Tensor, hi: Tensor, resolutions: list[int], channels: int, init_std: float = 1e-2):
+        super().__init__(lo, hi, resolutions, channels)
         self.grids = nn.ParameterList(
             nn.Parameter(torch.randn(1, channels, r, r, r) * init_std) for r in self.resolutions
         )
@@ -77,7 +84,7 @@ def tiny_mlp(d_in: int, hidden: int, d_out: int, n_hidden: int = 1, zero_last: b
     return nn.Sequential(*layers)
 
 
-class FeaturePlanes(nn.Module):
+class FeaturePlanes(_CubeEncoding):
     """Three axis-aligned learnable feature planes (xy, xz, yz) per resolution, sampled bilinearly
     at the projections of x: x (N, 3) -> features (N, 3 * C * levels).
 
@@ -88,11 +95,7 @@ class FeaturePlanes(nn.Module):
     PAIRS = ((0, 1), (0, 2), (1, 2))
 
     def __init__(self, lo: Tensor, hi: Tensor, resolutions: list[int], channels: int, init_std: float = 1e-1):
-        super().__init__()
-        self.register_buffer("lo", lo.detach().clone().float(), persistent=False)
-        self.register_buffer("hi", hi.detach().clone().float(), persistent=False)
-        self.resolutions = list(resolutions)
-        self.channels = channels
+        super().__init__(lo, hi, resolutions, channels)
         self.planes = nn.ParameterList(
             nn.Parameter(torch.randn(3, channels, r, r) * init_std) for r in self.resolutions
         )
