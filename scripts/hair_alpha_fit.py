@@ -17,7 +17,7 @@ import time
 import torch
 
 from train.config import load_config
-from train.fields.radiance import RadianceField
+from train.fields import RadianceField, area_samples, canonical_cube
 from train.model import build_flame
 from train.synth import appearance as app
 from train.synth.render import SubjectRenderer
@@ -28,14 +28,10 @@ def shell_samples(sr: SubjectRenderer, strands: float, n: int, shell: int, g: to
     sh = sr.shells
     f = sh.faces.long()
     x = sh.original(sr.x_o, shell)
-    a, b, c = x[f[:, 0]], x[f[:, 1]], x[f[:, 2]]
-    t = torch.multinomial(torch.linalg.cross(b - a, c - a, dim=-1).norm(dim=-1), n, replacement=True, generator=g)
-    u, v = torch.rand(n, generator=g), torch.rand(n, generator=g)
-    flip = u + v > 1
-    u, v = torch.where(flip, 1 - u, u), torch.where(flip, 1 - v, v)
-    p = a[t] + u[:, None] * (b[t] - a[t]) + v[:, None] * (c[t] - a[t])
-    e = sh.edge
-    edge = e[f[t, 0]] + u * (e[f[t, 1]] - e[f[t, 0]]) + v * (e[f[t, 2]] - e[f[t, 0]])
+    t, uv = area_samples(torch.linalg.cross(x[f[:, 1]] - x[f[:, 0]], x[f[:, 2]] - x[f[:, 0]], dim=-1).norm(dim=-1), n, g)
+    w = torch.cat([1.0 - uv.sum(-1, keepdim=True), uv], dim=-1)[:, :, None]  # barycentric weights (n, 3, 1)
+    p = (w * x[f[t]]).sum(1)
+    edge = (w[..., 0] * sh.edge[f[t]]).sum(1)
     return p, app.hair_alpha(p, shell, sh.n_shells, edge, sr.landmarks, sr.noise, strands)
 
 
@@ -54,17 +50,16 @@ def main() -> None:
     flame = build_flame(cfg, "cpu")
     sr = SubjectRenderer(flame, cfg.synth)
     n_shells, strands = sr.shells.n_shells, cfg.synth.hair_strands
-    v = flame.v_template.float()  # the stage-1 cube: the model's bbox plus model.bbox_margin
-    centre, half = (v.min(0).values + v.max(0).values) / 2, (v.max(0).values - v.min(0).values).max() / 2 + cfg.model.bbox_margin
     mc = cfg.model
-    rf = RadianceField(centre - half, centre + half, ints(args.grid_res), mc.grid_channels, mc.mlp_hidden,
+    lo, hi = canonical_cube(flame.v_template.float(), mc.bbox_margin)  # stage 1's cube (around the template)
+    rf = RadianceField(lo, hi, ints(args.grid_res), mc.grid_channels, mc.mlp_hidden,
                        mc.dim_pos_feature, mc.num_texture_basis, 0.5, 0, mc.basis_ladder, ints(args.plane_res))
     g = torch.Generator().manual_seed(1)
     held = [shell_samples(sr, strands, 20000, s, g) for s in range(n_shells)]
     xt, at = torch.cat([h[0] for h in held]), torch.cat([h[1] for h in held])
     opt = torch.optim.Adam(rf.parameters(), lr=args.lr)
     n_params = sum(p.numel() for p in rf.parameters())
-    print(f"cube side {float(2 * half):.3f}, grids {args.grid_res}, planes {args.plane_res or '-'}: {n_params / 1e6:.1f} M parameters")
+    print(f"cube side {float((hi - lo)[0]):.3f}, grids {args.grid_res}, planes {args.plane_res or '-'}: {n_params / 1e6:.1f} M parameters")
     t0 = time.time()
     for it in range(args.steps):
         x, a = shell_samples(sr, strands, args.batch, it % n_shells, g)

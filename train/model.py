@@ -30,8 +30,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from train.fields import (DeformField, ManifoldField, RadianceField, attribute_volume, lattice_points,
-                          signed_distance, vertex_attributes, vertex_normals)
+from train.fields import (DeformField, ManifoldField, RadianceField, area_samples, attribute_volume, canonical_cube,
+                          lattice_points, signed_distance, vertex_attributes, vertex_normals)
 from train.render.renderer import render_rays
 from train.render.warp import FrameState, blend, inv3, matvec, vertex_init_state
 from train.shading import FrameMLP, ShadingSpec
@@ -75,9 +75,7 @@ class AvatarModel(nn.Module):
             self.register_buffer("canonical_vertices", verts, persistent=False)
             self.register_buffer("canonical_pose_feature", out.pose_feature[0].float(), persistent=False)
             self.register_buffer("canonical_transforms", out.transforms[0].float(), persistent=False)
-            vmin, vmax = verts.min(0).values, verts.max(0).values
-            centre, half = (vmin + vmax) / 2, (vmax - vmin).max() / 2 + mc.bbox_margin
-            lo, hi = centre - half, centre + half
+            lo, hi = canonical_cube(verts, mc.bbox_margin)
             self.register_buffer("bbox_lo", lo, persistent=False)
             self.register_buffer("bbox_hi", hi, persistent=False)
             expr, posed, weights = vertex_attributes(flame)
@@ -219,10 +217,9 @@ class AvatarModel(nn.Module):
         if n == 0:
             return self.canonical_vertices[self.init_vertex_ids]
         v = self.canonical_vertices
-        tri = torch.multinomial(self.face_area_cpu, n, replacement=True, generator=gen).to(v.device)
-        a, b, c = v[self.flame.faces[tri].long()].unbind(1)  # corners of the drawn triangles only
-        u = torch.rand(n, 2, generator=gen).to(v.device)
-        u = torch.where(u.sum(-1, keepdim=True) > 1.0, 1.0 - u, u)  # fold into the triangle
+        tri, u = area_samples(self.face_area_cpu, n, gen)
+        a, b, c = v[self.flame.faces[tri.to(v.device)].long()].unbind(1)  # corners of the drawn triangles only
+        u = u.to(v.device)
         return a + u[:, :1] * (b - a) + u[:, 1:] * (c - a)
 
     def normal_smoothness(self, pts: Tensor, gen: torch.Generator | None = None) -> Tensor:

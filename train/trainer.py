@@ -53,6 +53,11 @@ def step_generator(seed: int, rank: int, step: int) -> torch.Generator:
     return g
 
 
+def gaussian_noise(std: float, shape: tuple[int, ...], g: torch.Generator, device) -> Tensor | None:
+    """`std` x standard normal noise of `shape` from the step generator (on `device`); None for std 0."""
+    return std * torch.randn(shape, generator=g).to(device) if std > 0 else None
+
+
 def lr_factor(step: int, tcfg) -> float:
     """Linear warm-up, then exponential decay to `lr_final_ratio` at the last step."""
     warm = min(1.0, (step + 1) / max(1, tcfg.warmup_steps))
@@ -178,11 +183,8 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
                     differentiable=True, extras=extras, background=frames.background,
                     shading_cond=noisy_frame_condition(batch["expression"], batch["pose"], core.shading_spec.n_exp,
                                                        cond_std, tc.frame_cond_noise, g),
-                    view_noise=(tc.view_dir_noise * torch.randn(batch["d"].shape, generator=g).to(dev)
-                                if tc.view_dir_noise > 0 else None),
-                    normal_noise=(tc.normal_noise * torch.randn((*batch["d"].shape[:2], core.levels.shape[0], 3),
-                                                                generator=g).to(dev)
-                                  if tc.normal_noise > 0 else None))
+                    view_noise=gaussian_noise(tc.view_dir_noise, batch["d"].shape, g, dev),
+                    normal_noise=gaussian_noise(tc.normal_noise, (*batch["d"].shape[:2], core.levels.shape[0], 3), g, dev))
         losses = compute_losses(out, batch["rgb"], batch["mask"], core.levels, tc)
         finite = torch.isfinite(losses["total"].detach()).float().reshape(1)
         if float(accelerator.reduce(finite, reduction="sum")) < world:

@@ -20,6 +20,14 @@ def to_grid_coords(x: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
     return torch.addcmul(-1.0 - lo * scale, x, scale)
 
 
+def canonical_cube(verts: Tensor, margin: float) -> tuple[Tensor, Tensor]:
+    """The fields' cube around vertices (V, 3): their bbox made cubic about its centre, grown by
+    `margin` on every side -> (lo (3,), hi (3,))."""
+    vmin, vmax = verts.min(0).values, verts.max(0).values
+    centre, half = (vmin + vmax) / 2, (vmax - vmin).max() / 2 + margin
+    return centre - half, centre + half
+
+
 def sample_volume(volume: Tensor, u: Tensor) -> Tensor:
     """Trilinear lookup. volume (B, C, D, H, W), u (B, M, 3) in [-1, 1] -> (B, M, C).
 

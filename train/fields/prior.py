@@ -56,6 +56,15 @@ def vertex_normals(verts: Tensor, faces: Tensor) -> Tensor:
     return n / n.norm(dim=-1, keepdim=True).clamp_min(1e-12)
 
 
+def area_samples(face_area: Tensor, n: int, gen: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """n triangles drawn with probability proportional to `face_area` (F,) (CPU) and a uniform point
+    in each as barycentric weights of its second and third corner -> (tri (n,), uv (n, 2)), CPU.
+    The point is a + u (b - a) + v (c - a)."""
+    tri = torch.multinomial(face_area, n, replacement=True, generator=gen)
+    uv = torch.rand(n, 2, generator=gen)
+    return tri, torch.where(uv.sum(-1, keepdim=True) > 1.0, 1.0 - uv, uv)  # fold into the triangle
+
+
 def signed_distance(x: Tensor, verts: Tensor, normals: Tensor) -> Tensor:
     """Approximate signed distance (N,) to a vertex cloud with normals: positive outside."""
     d2, idx = nearest_vertex(x, verts)
