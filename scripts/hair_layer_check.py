@@ -51,12 +51,12 @@ def main() -> None:
         sh = sr.shells
         root, nrm = sr.x_o[sh.vertex_index].to(dev), sh.normals.to(dev)
         inner = sh.edge.to(dev) > 0.5  # away from the hairline fade
-        ts = torch.linspace(-0.02, 0.14, 17)
+        ts = torch.cat([torch.linspace(-0.02, 0.14, 17), sh.offsets.float().cpu()]).unique()  # the shells' own offsets too
         prof = [model.manifold_field(root[inner] + float(t) * nrm[inner]).reshape(-1) for t in ts]
         print("offset along the scalp normal (world) -> s median [p10, p90] over the scalp patch")
         for t, v in zip(ts, prof):
             q = torch.quantile(v, torch.tensor([0.1, 0.5, 0.9], device=dev))
-            mark = " <- shell" if any(abs(float(t) - float(o)) < 1e-3 for o in sh.offsets) else ""
+            mark = " <- shell" if bool((sh.offsets.cpu() - t).abs().lt(1e-6).any()) else ""
             print(f"  {float(t):+.3f}: {float(q[1]):+.4f}  [{float(q[0]):+.4f}, {float(q[2]):+.4f}]{mark}")
 
 
