@@ -118,6 +118,8 @@ def test_eval_cli_writes_metrics_and_images(tmp_path):
         assert sum(c["error_share"] for c in cls.values()) == pytest.approx(1.0)
         assert all(c["psnr_without"] >= m[v]["psnr"] - 1e-9 for c in cls.values())
     assert {"skin", "edge", "outside"} <= set(m["full"]["classes"])
+    assert m["fringe"] and sum(r["pixel_share"] for r in m["fringe"]) == pytest.approx(m["full"]["classes"]["outside"]["pixel_share"])
+    assert "outside, px off" in r.stdout
     assert Image.open(tmp_path / "eval" / "region_error_test.png").size == (64 * 4, 64)
     r = subprocess.run([sys.executable, "-m", "train.region_error", "-c", str(cfg), "--set", f"workdir={tmp_path}",
                         "--max-frames", "1", "--quiet", "--variants", "full,sharper"],
@@ -170,6 +172,25 @@ def test_region_summary_shares_and_psnr():
     back = json.loads(json.dumps(_strict_json(res), allow_nan=False))
     assert back["classes"]["b"]["psnr_inside"] is None and back["classes"]["a"]["psnr_without"] is None
     assert back["classes"]["a"]["psnr_inside"] == pytest.approx(20.0)
+
+
+def test_fringe_profile_bins_outside_pixels_by_distance():
+    from train.region_error import fringe_profile
+
+    cls = torch.zeros(1, 1, 40, dtype=torch.long)
+    cls[0, 0, 10:] = 1  # class 1 = outside: pixels 10..39 lie 1..30 px off the covered pixels 0..9
+    gt = torch.zeros(1, 1, 40)
+    gt[0, 0, 10:19] = 0.5  # hair within 9 px
+    alpha = torch.zeros(1, 1, 40)
+    err = torch.zeros(1, 1, 40)
+    err[0, 0, 10:19] = 0.25
+    rows = fringe_profile(err, gt, alpha, cls, 1, units_per_px=0.01)
+    assert [r["px"] for r in rows] == [[0, 9], [9, 18], [18, 27], [27, 36]]
+    first = rows[0]
+    assert first["pixel_share"] == pytest.approx(9 / 40) and first["error_share"] == pytest.approx(1.0)
+    assert first["gt_alpha"] == pytest.approx(0.5) and first["alpha_err"] == pytest.approx(0.5)
+    assert first["units"] == pytest.approx([0.0, 0.09]) and rows[1]["psnr_inside"] == math.inf
+    assert sum(r["pixel_share"] for r in rows) == pytest.approx(30 / 40)
 
 
 def test_class_map_labels_model_regions_edge_and_outside():
