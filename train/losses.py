@@ -7,9 +7,7 @@
   covered and above it where not. "Covered" for level i uses its own threshold on the soft mask:
   the innermost (opaque) layer must only cover nearly opaque pixels, the outermost everything
   with some coverage (translucent hair). Unlike BakedAvatar there is no depth-sort/target
-  mismatch: each slot is one level (spec 3.11-2, fixed deliberately); with
-  `level_clear_below` < 1 the outer levels get no "not covered" target where the mask lies between
-  that value and their threshold (translucent hair: its gaps say nothing about where a shell lies);
+  mismatch: each slot is one level (spec 3.11-2, fixed deliberately);
 * morphable-model prior (spec 3.11-3 weights 1000/1000/0.1) at canonical hits inside the mask
   whose nearest canonical vertex is within `prior_dist2`;
 * eikonal: |grad s| = 1 at random canonical points (keeps level spacing meaningful);
@@ -53,14 +51,9 @@ def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tens
     valid = out["has_valid"]
     if bool(valid.any()):
         s_min = out["s_min"][valid].float()[:, None]
-        mask = target_mask[valid][:, None]
-        cover = mask > level_thresholds(levels.shape[0], levels.device)
+        cover = (target_mask[valid][:, None] > level_thresholds(levels.shape[0], levels.device)).float()
         logits = -tcfg.level_sharpness * (s_min - levels[None])
-        weight = None
-        if tcfg.level_clear_below < 1.0:  # outer levels: no "not covered" target in the translucent band
-            weight = (cover | (mask <= tcfg.level_clear_below)).float()
-            weight[:, 0] = 1.0
-        losses["level"] = F.binary_cross_entropy_with_logits(logits, cover.float(), weight=weight)
+        losses["level"] = F.binary_cross_entropy_with_logits(logits, cover)
     else:
         losses["level"] = out["s_min"].sum() * 0.0
 

@@ -190,11 +190,6 @@ class TrainConfig:
     """Weight of the per-level occupancy (mask/level) loss on the ray's minimum s."""
     level_sharpness: float = 50.0
     """Logit scale of the level loss: sigmoid(-sharpness * (s_min - level))."""
-    level_clear_below: float = 1.0
-    """Outer levels (all but the innermost) are told "not covered" only where the soft mask is at
-    most this; between it and the level's own coverage threshold the level loss leaves them free.
-    1.0: every pixel under the threshold says "not covered" (the translucent hair's gaps then pull
-    the middle levels in: they pack near the scalp). The innermost level always uses its threshold."""
     w_prior: float = 1.0
     """Weight of the morphable-model prior (nearest canonical vertex E, P, w). H100 side by side
     (ladder defaults, 1500 steps, 60 test frames): 1 -> 24.25, 3 -> 24.74 dB; 1000 steps, 30 frames:
@@ -269,8 +264,6 @@ class TrainConfig:
                      "preview_every", "preview_res"):
             _positive(f"train.{name}", getattr(self, name))
         _positive("train.lr", self.lr)
-        if not 0.0 <= self.level_clear_below <= 1.0:
-            raise ValueError(f"train.level_clear_below must be in [0, 1]; got {self.level_clear_below}")
         if self.lr_manifold_base_scale < 0:
             raise ValueError(f"train.lr_manifold_base_scale must be >= 0; got {self.lr_manifold_base_scale}")
         _positive("train.normal_smooth_radius", self.normal_smooth_radius)

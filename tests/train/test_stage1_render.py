@@ -185,43 +185,6 @@ def test_outer_layers_start_transparent_and_outer_alpha_loss_penalises_them(mode
     assert float(painted["total"] - clear["total"]) == pytest.approx(0.6 * w, rel=1e-5)
 
 
-def test_level_clear_below_frees_outer_levels_in_the_translucent_band(model):
-    """With level_clear_below, a pixel of coverage 0.3 no longer pulls the middle levels in (their
-    thresholds are above 0.3); the innermost level and empty pixels keep their targets."""
-    import copy
-
-    from train.losses import compute_losses
-
-    n_lv = model.levels.shape[0]
-    z = torch.tensor(0.0)
-    s_min = model.levels[None, None, 1:2].expand(1, 3, 1).reshape(1, 3).clone()  # rays dip to level 1
-    s_min = s_min - 0.003
-    base = {"rgb": torch.full((1, 3, 3), 0.5), "alpha": torch.ones(1, 3), "s_min": s_min,
-            "has_valid": torch.ones(1, 3, dtype=torch.bool), "prior_expr": z, "prior_pose": z, "prior_skin": z,
-            "eikonal": z, "deform_residual": z, "surface": z, "basis_spread": z, "normal_smooth": z,
-            "outer_alpha": torch.zeros(1, 3, n_lv - 1)}
-    tc = copy.deepcopy(model.cfg.train)
-    s_var = s_min.clone().requires_grad_(True)
-
-    def grad_for(mask: float, clear: float) -> torch.Tensor:
-        tc.level_clear_below = clear
-        s_var.grad = None
-        out = compute_losses({**base, "s_min": s_var}, torch.full((1, 3, 3), 0.5), torch.full((1, 3), mask),
-                             model.levels, tc)
-        out["level"].backward()
-        return s_var.grad.clone()
-
-    # translucent pixel: default pushes s_min up (the outer levels above must not cover it) ...
-    g_default, g_free = grad_for(0.3, 1.0), grad_for(0.3, 0.02)
-    assert float(g_default.sum()) < 0  # descent raises s_min: the ray leaves the middle levels
-    # ... with the band freed only "covered" targets (outermost levels) and level 0 remain
-    assert float(g_free.sum()) > float(g_default.sum())
-    # an empty pixel is still "not covered" everywhere: same gradient either way
-    torch.testing.assert_close(grad_for(0.0, 1.0), grad_for(0.0, 0.02))
-    tc.level_clear_below = 1.5
-    with pytest.raises(ValueError, match="level_clear_below"):
-        tc.validate()
-
 
 def test_basis_spread_is_the_bases_variance_at_hits(model):
     """render_rays reports the mean squared distance of the K RGB bases from their mean over the
