@@ -164,9 +164,6 @@ class TrainConfig:
     """Learning rate of the deformation field's residual grid."""
     lr_final_ratio: float = 0.1
     """Learning rate at the last step relative to `lr` (exponential decay)."""
-    geometry_until: float = 1.0
-    """Fraction of `iterations` after which the manifold field stops learning (learning rate 0):
-    the radiance then settles on layers that no longer move. 1.0: it learns to the end."""
     warmup_steps: int = 50
     """Linear learning-rate warm-up steps."""
     grad_clip: float = 1.0
@@ -267,8 +264,6 @@ class TrainConfig:
                      "preview_every", "preview_res"):
             _positive(f"train.{name}", getattr(self, name))
         _positive("train.lr", self.lr)
-        if not 0.0 <= self.geometry_until <= 1.0:
-            raise ValueError(f"train.geometry_until must be in [0, 1]; got {self.geometry_until}")
         if self.lr_manifold_base_scale < 0:
             raise ValueError(f"train.lr_manifold_base_scale must be >= 0; got {self.lr_manifold_base_scale}")
         _positive("train.normal_smooth_radius", self.normal_smooth_radius)

@@ -80,20 +80,6 @@ def param_groups(model: AvatarModel, tc) -> list[dict]:
             {"params": rest, "lr": tc.lr}, {"params": base, "lr": tc.lr_geometry * tc.lr_manifold_base_scale}]
 
 
-def make_scheduler(opt: torch.optim.Optimizer, tc) -> torch.optim.lr_scheduler.LambdaLR:
-    """`lr_factor` for every group of `param_groups`; the manifold's two groups (0 and 3) drop to
-    zero from step `geometry_until * iterations` on."""
-    stop = round(tc.geometry_until * tc.iterations)
-
-    def geo(s: int) -> float:
-        return lr_factor(s, tc) if s < stop else 0.0
-
-    def other(s: int) -> float:
-        return lr_factor(s, tc)
-
-    return torch.optim.lr_scheduler.LambdaLR(opt, [geo, other, other, geo])
-
-
 def sample_batch(frames: Frames, ids: torch.Tensor, cfg: HeadbakeConfig, g: torch.Generator, device) -> dict:
     """Pick `batch_images` frames of this process's shard and `rays_per_image` pixels of each."""
     tc = cfg.train
@@ -155,7 +141,7 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
     groups = param_groups(model, tc)
     params = [p for g_ in groups for p in g_["params"]]
     opt = torch.optim.Adam(groups, lr=tc.lr, betas=(0.9, 0.99), eps=1e-15)
-    sched = make_scheduler(opt, tc)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, tc))
     start = 0
     if ckpt is not None:
         load_for_resume(model, ckpt, ckpt_path, to_dict(cfg), tdir / CONFIG_NAME)

@@ -477,27 +477,6 @@ def test_manifold_base_learning_rate_scale(model):
     assert not torch.equal(m.manifold_field.encoding.grids[0], before_grid)
 
 
-def test_geometry_until_stops_only_the_manifold_groups(model):
-    import copy
-
-    from train.trainer import make_scheduler, param_groups
-
-    tc = copy.deepcopy(model.cfg.train)
-    tc.iterations, tc.warmup_steps, tc.geometry_until = 10, 1, 0.6
-    opt = torch.optim.Adam(param_groups(model, tc), eps=1e-15)
-    sched = make_scheduler(opt, tc)
-    lrs = []
-    for _ in range(10):
-        lrs.append(sched.get_last_lr())
-        opt.step()
-        sched.step()
-    assert all(lr[0] > 0 and lr[3] > 0 for lr in lrs[:6]) and all(lr[0] == 0 and lr[3] == 0 for lr in lrs[6:])
-    assert all(lr[1] > 0 and lr[2] > 0 for lr in lrs)
-    tc.geometry_until = 1.5
-    with pytest.raises(ValueError, match="geometry_until"):
-        tc.validate()
-
-
 def test_manifold_base_scale_must_not_be_negative():
     with pytest.raises(Exception, match="lr_manifold_base_scale"):
         load_config("configs/tiny.yaml", ["train.lr_manifold_base_scale=-1"])
