@@ -18,10 +18,9 @@ import torch
 
 from train.config import load_config
 from train.region_error import OUTSIDE, class_map, format_fringe, fringe_profile, summarise
-from train.synth import writer
 from train.synth.motion import make_motion
 from train.synth.render import SubjectRenderer
-from train.synth.subject import load_model
+from train.synth.subject import load_model, split_camera
 
 
 def main() -> None:
@@ -35,14 +34,14 @@ def main() -> None:
     sc, model = cfg.synth, load_model(cfg)
     n = sc.n_test_frames if args.split == "test" else sc.n_train_frames
     motion = make_motion(sc, n, list(model.expression_names), args.split, 0)
-    intrinsics, world_mat = writer.camera(sc.focal, sc.camera_translation if args.split == "train" else sc.test_camera_translation)
-    K, w2c = writer.pixel_camera(intrinsics, world_mat, sc.resolution)
+    _, _, K, w2c = split_camera(sc, args.split)
     c2w = torch.linalg.inv(torch.as_tensor(w2c, dtype=torch.float32))
     Kt = torch.as_tensor(K, dtype=torch.float32)
     picks = torch.linspace(0, n - 1, args.frames).round().long().tolist()
     base = sc.supersample
     levels = [base] + [int(s) for s in args.supersample.split(",") if int(s) != base]
     renderers = {ss: SubjectRenderer(model, dataclasses.replace(sc, supersample=ss)) for ss in levels}
+    bg = torch.tensor(cfg.data.background, dtype=torch.float32)
     images = {ss: [] for ss in levels}
     alphas = {ss: [] for ss in levels}
     classes, names = [], None
@@ -51,7 +50,7 @@ def main() -> None:
         for ss, r in renderers.items():
             out = r.render(e, p, K, w2c)
             a = out.alpha[..., None]
-            images[ss].append((out.straight * a + (1.0 - a))[0])  # over white, as the loader composites
+            images[ss].append((out.straight * a + (1.0 - a) * bg)[0])  # over data.background, as the loader composites
             alphas[ss].append(out.alpha[0])
         cls, names = class_map(model, Kt, c2w, e[0], p[0], sc.resolution, sc.resolution, 2)
         classes.append(cls)

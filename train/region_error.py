@@ -83,7 +83,8 @@ FRINGE_PX = (0, 9, 18, 27, 36, 60)  # bin edges (pixels off the model's silhouet
 def fringe_profile(err: torch.Tensor, gt_mask: torch.Tensor, alpha: torch.Tensor, cls: torch.Tensor, outside: int,
                    units_per_px: float) -> list[dict]:
     """The `outside` pixels (hair beyond the scalp and background) binned by their distance in
-    pixels from the model's coverage: per bin the pixel and error share, the mean ground-truth
+    pixels from the nearest other pixel (the model's coverage widened by its silhouette band);
+    `units_per_px` converts to world units at the head's depth (approximate). Per bin the pixel and error share, the mean ground-truth
     and rendered coverage and the mean coverage error. err, gt_mask, alpha, cls (N, H, W)."""
     from scipy.ndimage import distance_transform_edt
 

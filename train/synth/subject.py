@@ -66,6 +66,14 @@ def load_model(cfg: HeadbakeConfig):
     return load_morphable_model("procedural", n_exp=cfg.data.n_exp, ghostbone=cfg.data.ghostbone)
 
 
+def split_camera(sc, split: str) -> tuple[list[float], np.ndarray, np.ndarray, np.ndarray]:
+    """The fixed camera of a split's videos: (normalised intrinsics, world_mat, K pixels, w2c)."""
+    t = sc.camera_translation if split == "train" else sc.test_camera_translation
+    intrinsics, world_mat = writer.camera(sc.focal, t)
+    K, w2c = writer.pixel_camera(intrinsics, world_mat, sc.resolution)
+    return intrinsics, world_mat, K, w2c
+
+
 def video_plan(cfg: HeadbakeConfig) -> list[tuple[str, str, int, int]]:
     """(video name, split, index within split, frame count) for every video."""
     plan = [(n, "train", i, cfg.synth.n_train_frames) for i, n in enumerate(cfg.data.train_videos)]
@@ -111,9 +119,7 @@ def render_videos(root: Path, renderer: SubjectRenderer, cfg: HeadbakeConfig, pl
     jobs, videos, meta = [], {}, {}
     for name, split, idx, n in plan:
         motion = make_motion(sc, n, names, split, idx)
-        t = sc.camera_translation if split == "train" else sc.test_camera_translation
-        intrinsics, world_mat = writer.camera(sc.focal, t)
-        K, w2c = writer.pixel_camera(intrinsics, world_mat, sc.resolution)
+        intrinsics, world_mat, K, w2c = split_camera(sc, split)
         folder = root / name
         for sub in ("image", "mask", "gt/alpha", "gt/depth"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
