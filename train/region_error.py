@@ -81,14 +81,25 @@ FRINGE_PX = (0, 9, 18, 27, 36, 60)  # bin edges (pixels off the model's silhouet
 
 
 def fringe_profile(err: torch.Tensor, gt_mask: torch.Tensor, alpha: torch.Tensor, cls: torch.Tensor, outside: int,
-                   units_per_px: float) -> list[dict]:
+                   units_per_px: float, scalp: int | None = None, edge: int | None = None) -> list[dict]:
     """The `outside` pixels (hair beyond the scalp and background) binned by their distance in
     pixels from the nearest other pixel (the model's coverage widened by its silhouette band);
     `units_per_px` converts to world units at the head's depth (approximate). Per bin the pixel and error share, the mean ground-truth
-    and rendered coverage and the mean coverage error. err, gt_mask, alpha, cls (N, H, W)."""
+    and rendered coverage and the mean coverage error. err, gt_mask, alpha, cls (N, H, W).
+
+    With the `scalp` class (and the `edge` class, which hides the regions under the silhouette
+    band) each bin is also split into the pixels whose nearest model region is the scalp (the
+    hair beyond it) and the rest (beyond the face, ears, neck): PSNR and pixel share of each."""
     from scipy.ndimage import distance_transform_edt
 
-    dist = torch.stack([torch.as_tensor(distance_transform_edt((c == outside).numpy()), dtype=torch.float32) for c in cls])
+    def dist_to(keep):
+        return torch.stack([torch.as_tensor(distance_transform_edt((~k).numpy()), dtype=torch.float32) for k in keep])
+
+    dist = dist_to(cls != outside)
+    beyond_scalp = None
+    if scalp is not None:
+        regions = (cls != outside) & ((cls != edge) if edge is not None else True)
+        beyond_scalp = dist_to(cls == scalp) <= dist_to(regions) + 0.5
     total, n = float(err.sum()), err.numel()
     edges = list(FRINGE_PX) + [float("inf")]
     rows = []
@@ -101,17 +112,31 @@ def fringe_profile(err: torch.Tensor, gt_mask: torch.Tensor, alpha: torch.Tensor
                      "error_share": float(err[m].sum()) / total if total > 0 else 0.0,
                      "psnr_inside": _psnr_of(float(err[m].sum()) / cnt), "gt_alpha": float(gt_mask[m].mean()),
                      "alpha": float(alpha[m].mean()), "alpha_err": float((alpha[m] - gt_mask[m]).abs().mean())})
+        if beyond_scalp is not None:
+            sc, other = m & beyond_scalp, m & ~beyond_scalp
+            rows[-1].update({"scalp_share": int(sc.sum()) / cnt,
+                             "psnr_scalp": _psnr_of(float(err[sc].mean())) if bool(sc.any()) else None,
+                             "psnr_other": _psnr_of(float(err[other].mean())) if bool(other.any()) else None})
     return rows
 
 
 def format_fringe(rows: list[dict]) -> str:
-    lines = [f"{'outside, px off':16s} {'units':>13s} {'pixels':>7s} {'err':>6s} {'PSNR':>6s} {'gt a':>6s} {'a':>6s} {'|da|':>6s}"]
+    split = any("scalp_share" in r for r in rows)
+    head = f"{'outside, px off':16s} {'units':>13s} {'pixels':>7s} {'err':>6s} {'PSNR':>6s} {'gt a':>6s} {'a':>6s} {'|da|':>6s}"
+    lines = [head + (f" {'scalp':>6s} {'PSNR sc':>7s} {'PSNR else':>9s}" if split else "")]
+
+    def fmt(v, w):
+        return f"{v:{w}.2f}" if v is not None else f"{'-':>{w}s}"
+
     for r in rows:
         lo, hi = r["px"]
         ulo, uhi = r["units"]
-        lines.append(f"{f'{lo:g}-{hi:g}':16s} {f'{ulo:.3f}-{uhi:.3f}':>13s} {100 * r['pixel_share']:6.2f}% "
-                     f"{100 * r['error_share']:5.1f}% {r['psnr_inside']:6.2f} {r['gt_alpha']:6.3f} {r['alpha']:6.3f} "
-                     f"{r['alpha_err']:6.3f}")
+        line = (f"{f'{lo:g}-{hi:g}':16s} {f'{ulo:.3f}-{uhi:.3f}':>13s} {100 * r['pixel_share']:6.2f}% "
+                f"{100 * r['error_share']:5.1f}% {r['psnr_inside']:6.2f} {r['gt_alpha']:6.3f} {r['alpha']:6.3f} "
+                f"{r['alpha_err']:6.3f}")
+        if "scalp_share" in r:
+            line += f" {100 * r['scalp_share']:5.1f}% {fmt(r['psnr_scalp'], 7)} {fmt(r['psnr_other'], 9)}"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -250,7 +275,8 @@ def region_error(cfg, split: str = "test", max_frames: int | None = 10, edge_px:
         res[v] = summarise(torch.stack(errs[v]), cls_all, names)
     units_per_px = float(frames.c2w[0][:3, 3].norm()) / float(frames.K[0][1, 1].abs())
     res["fringe"] = fringe_profile(torch.stack(errs[variants[0]]), torch.stack(masks), torch.stack(alphas), cls_all,
-                                   names.index(OUTSIDE), units_per_px)
+                                   names.index(OUTSIDE), units_per_px,
+                                   scalp=names.index("scalp") if "scalp" in names else None, edge=names.index(EDGE))
     out_dir = cfg.workpath / "eval"
     atomic_write_text(out_dir / f"region_error_{split}.json", json.dumps(_strict_json(res), indent=2, allow_nan=False))
     if first is not None:

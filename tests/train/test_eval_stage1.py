@@ -193,6 +193,27 @@ def test_fringe_profile_bins_outside_pixels_by_distance():
     assert sum(r["pixel_share"] for r in rows) == pytest.approx(30 / 40)
 
 
+def test_fringe_profile_splits_hair_beyond_the_scalp_from_the_rest():
+    """Classes 0 scalp, 1 face, 2 edge, 3 outside on a row of 60 px: the outside pixels left of the
+    scalp are hair beyond it, those right of the face (behind an edge band) are not."""
+    from train.region_error import format_fringe, fringe_profile
+
+    cls = torch.full((1, 1, 60), 3, dtype=torch.long)
+    cls[0, 0, 20:25] = 0  # scalp
+    cls[0, 0, 25:27] = 2  # edge band between them
+    cls[0, 0, 27:32] = 1  # face
+    err = torch.zeros(1, 1, 60)
+    err[0, 0, :20] = 0.01  # beyond the scalp: 20 dB
+    err[0, 0, 32:] = 0.001  # beyond the face: 30 dB
+    z = torch.zeros(1, 1, 60)
+    rows = fringe_profile(err, z, z, cls, 3, units_per_px=0.01, scalp=0, edge=2)
+    first = rows[0]  # 1..9 px off: 9 px on each side
+    assert first["scalp_share"] == pytest.approx(0.5)
+    assert first["psnr_scalp"] == pytest.approx(20.0) and first["psnr_other"] == pytest.approx(30.0)
+    assert "PSNR sc" in format_fringe(rows)
+    assert "scalp_share" not in fringe_profile(err, z, z, cls, 3, units_per_px=0.01)[0]
+
+
 def test_class_map_labels_model_regions_edge_and_outside():
     from train.config import load_config
     from train.model import build_flame
