@@ -51,12 +51,8 @@ def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tens
     valid = out["has_valid"]
     if bool(valid.any()):
         s_min = out["s_min"][valid].float()[:, None]
-        thr, lv = level_thresholds(levels.shape[0], levels.device), levels
-        pick = {"all": None, "ends": [0, levels.shape[0] - 1], "opaque": [0]}[tcfg.level_loss_levels]
-        if pick is not None:
-            thr, lv = thr[pick], lv[pick]
-        cover = (target_mask[valid][:, None] > thr).float()
-        logits = -tcfg.level_sharpness * (s_min - lv[None])
+        cover = (target_mask[valid][:, None] > level_thresholds(levels.shape[0], levels.device)).float()
+        logits = -tcfg.level_sharpness * (s_min - levels[None])
         losses["level"] = F.binary_cross_entropy_with_logits(logits, cover)
     else:
         losses["level"] = out["s_min"].sum() * 0.0

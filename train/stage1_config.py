@@ -188,10 +188,6 @@ class TrainConfig:
     """Weight of the composited-alpha vs soft-mask loss."""
     w_level: float = 1.0
     """Weight of the per-level occupancy (mask/level) loss on the ray's minimum s."""
-    level_loss_levels: str = "all"
-    """Which levels the level (mask) loss places: `all`; `ends` (the opaque and the outermost
-    level: intermediate levels follow the eikonal term); `opaque` (the opaque level only).
-    Each level's coverage threshold is the same as with `all`."""
     level_sharpness: float = 50.0
     """Logit scale of the level loss: sigmoid(-sharpness * (s_min - level))."""
     w_prior: float = 1.0
@@ -293,8 +289,6 @@ class TrainConfig:
             raise ValueError(f"train.surface_samples must be >= 0; got {self.surface_samples}")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
             raise ValueError(f"train.mixed_precision must be no, fp16 or bf16; got {self.mixed_precision!r}")
-        if self.level_loss_levels not in ("all", "ends", "opaque"):
-            raise ValueError(f"train.level_loss_levels must be all, ends or opaque; got {self.level_loss_levels!r}")
         if self.eikonal_mode not in ("two_sided", "lower"):
             raise ValueError(f"train.eikonal_mode must be two_sided or lower; got {self.eikonal_mode!r}")
         if self.rgb_loss not in ("l1", "l2"):
