@@ -259,15 +259,6 @@ class TrainConfig:
     per-pixel shading reads. At 1 the colour loss can tilt the level sets voxel by voxel to fetch
     better shading (the trained opaque layer's normals end ~16 deg off the model's, median); 0 lets
     only the mask, surface, eikonal and hit-position terms shape the geometry."""
-    outer_geometry_grad: float = 1.0
-    """Scale of the colour loss's gradient that reaches the manifold through the translucent
-    (outer) layers' hits: their depth along the ray (level-set IFT) and the normals their shading
-    reads. The opaque layer keeps the full gradient. At 0 the outer layers are placed only by the
-    mask/level, eikonal and smoothness terms: a strand texture's colour gradient along the ray is
-    high-frequency and walks layers off the depth that makes the strands sharp (with 5 levels
-    started exactly on the synthetic hair's shells, the learnt layers lost the shells' 32-34 dB
-    training-frame fringe within 1000 steps)."""
-
     def validate(self) -> None:
         for name in ("iterations", "batch_images", "rays_per_image", "checkpoint_every", "log_every",
                      "preview_every", "preview_res"):
@@ -276,8 +267,6 @@ class TrainConfig:
         if self.lr_manifold_base_scale < 0:
             raise ValueError(f"train.lr_manifold_base_scale must be >= 0; got {self.lr_manifold_base_scale}")
         _positive("train.normal_smooth_radius", self.normal_smooth_radius)
-        if not 0.0 <= self.outer_geometry_grad <= 1.0:
-            raise ValueError(f"train.outer_geometry_grad must be in [0, 1]; got {self.outer_geometry_grad}")
         if not 0.0 <= self.shading_normal_grad <= 1.0:
             raise ValueError(f"train.shading_normal_grad must be in [0, 1]; got {self.shading_normal_grad}")
         if self.w_normal_smooth < 0:

@@ -447,41 +447,6 @@ def test_shading_normal_grad_scales_only_the_gradient_through_the_normals(model)
     torch.testing.assert_close(grads[0.5], 0.5 * (grads[0.0] + grads[1.0]), rtol=1e-3, atol=1e-6 * grads[1.0].abs().max())
 
 
-def test_outer_geometry_grad_cuts_only_the_translucent_layers_geometry_gradient(model):
-    """At `train.outer_geometry_grad` 0 the rendering is unchanged, the outer layers' hit points no
-    longer pass gradient to the manifold, and the opaque layer's hits pass the same as at 1."""
-    from train.render.renderer import render_rays
-
-    e, p = _frame(model, 4)
-    o, d = _head_rays(torch.arange(24, 40, 2), torch.arange(20, 44, 3))
-    tc = model.cfg.train
-    keep = tc.outer_geometry_grad
-
-    def manifold_grad(out, loss):
-        model.zero_grad()
-        loss.backward(retain_graph=True)
-        return torch.cat([q.grad.reshape(-1) if q.grad is not None else torch.zeros(q.numel())
-                          for q in model.manifold_field.parameters()])
-
-    res = {}
-    try:
-        for k in (0.0, 1.0):
-            tc.outer_geometry_grad = k
-            out = render_rays(model, o, d, e, p, differentiable=True)
-            assert out["hit"][..., 1:].any() and out["hit"][..., 0].any()
-            x = out["x_c"]
-            res[k] = (out["rgb"].detach(), manifold_grad(out, (x[..., 1:, :] * out["hit"][..., 1:, None]).sum()),
-                      manifold_grad(out, (x[..., :1, :] * out["hit"][..., :1, None]).sum()),
-                      manifold_grad(out, out["rgb"].pow(2).sum()))
-    finally:
-        tc.outer_geometry_grad = keep
-        model.zero_grad()
-    torch.testing.assert_close(res[0.0][0], res[1.0][0])
-    assert res[0.0][1].abs().max() == 0 and res[1.0][1].abs().max() > 0
-    torch.testing.assert_close(res[0.0][2], res[1.0][2])
-    assert res[0.0][3].abs().max() > 0 and not torch.allclose(res[0.0][3], res[1.0][3])
-
-
 def test_manifold_base_learning_rate_scale(model):
     """`train.lr_manifold_base_scale` puts the manifold's dense base grid in its own Adam group;
     at 0 a step moves the residual grids but leaves the initial base untouched."""

@@ -83,17 +83,6 @@ def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, j
     }
 
 
-def _outer_scale(model, b: int, r: int, n_lv: int, device) -> Tensor | None:
-    """(B, R * L) gradient scale of the hits: 1 for the opaque level, `train.outer_geometry_grad`
-    for the translucent ones (None when that is 1 or there is one level)."""
-    k = float(model.cfg.train.outer_geometry_grad)
-    if k == 1.0 or n_lv < 2:
-        return None
-    per_level = torch.full((n_lv,), k, device=device)
-    per_level[0] = 1.0
-    return per_level.repeat(b, r).reshape(b, r * n_lv)
-
-
 def _geometry(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jitter: Tensor | None,
               differentiable: bool) -> dict:
     """Level-set hits, differentiable canonical points and deformed normals (fp32)."""
@@ -118,9 +107,6 @@ def _geometry(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jit
             grad_s = model.manifold_field.gradient(x_c, mc.fd_eps)
             ds_dt = _signed_floor((grad_s * matvec(j_inv, d_l)).sum(-1), 1e-2)
         dt = -(s_val - s_val.detach()) / ds_dt
-        outer = _outer_scale(model, b, r, n_lv, o.device)
-        if outer is not None:  # the translucent layers' depth: gradient scaled (value unchanged)
-            dt = dt * outer + dt.detach() * (1.0 - outer)
         x_c = x_p + matvec(j_inv, dt[..., None] * d_l)
     else:
         _, w = model.deform_field.frame_warp(x_c, fs.volumes)
@@ -130,9 +116,6 @@ def _geometry(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jit
         k = model.cfg.train.shading_normal_grad
         if differentiable and k != 1.0:  # same value, gradient through the shading normals scaled by k
             n_c = n_c * k + n_c.detach() * (1.0 - k)
-        outer = _outer_scale(model, b, r, n_lv, o.device) if differentiable else None
-        if outer is not None:
-            n_c = n_c * outer[:, :, None] + n_c.detach() * (1.0 - outer[:, :, None])
     r_c, _ = blend(w, fs.canonical_transforms[None])
     r_d, _ = blend(w, fs.transforms)
     n_d = F.normalize(matvec(r_d, matvec(inv3(r_c), n_c)), dim=-1, eps=1e-8)
