@@ -17,7 +17,7 @@ import dataclasses
 import torch
 
 from train.config import load_config
-from train.region_error import OUTSIDE, class_map, format_fringe, fringe_profile, summarise
+from train.region_error import OUTSIDE, class_map, format_fringe, fringe_profile, summarise, units_per_pixel
 from train.synth.motion import make_motion
 from train.synth.render import SubjectRenderer
 from train.synth.subject import load_model, split_camera
@@ -55,13 +55,13 @@ def main() -> None:
         cls, names = class_map(model, Kt, c2w, e[0], p[0], sc.resolution, sc.resolution, 2)
         classes.append(cls)
     cls_all, gt_mask = torch.stack(classes), torch.stack(alphas[base])
-    units_per_px = float(c2w[:3, 3].norm()) / float(Kt[1, 1].abs())
+    units_per_px = units_per_pixel(Kt, c2w)
     for ss in levels[1:]:
         err = (torch.stack(images[ss]) - torch.stack(images[base])).pow(2).mean(-1)
         s = summarise(err, cls_all, names)
         print(f"{args.split}, {len(picks)} frames: supersample {ss} against the ground truth (supersample {base}): {s['psnr']:.2f} dB "
               f"(outside {s['classes'][OUTSIDE]['psnr_inside']:.2f}, scalp {s['classes']['scalp']['psnr_inside']:.2f})")
-        print(format_fringe(fringe_profile(err, gt_mask, torch.stack(alphas[ss]), cls_all, names.index(OUTSIDE), units_per_px)))
+        print(format_fringe(fringe_profile(err, gt_mask, torch.stack(alphas[ss]), cls_all, names, units_per_px)))
 
 
 if __name__ == "__main__":

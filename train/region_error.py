@@ -80,26 +80,34 @@ def _strict_json(obj):
 FRINGE_PX = (0, 9, 18, 27, 36, 60)  # bin edges (pixels off the model's silhouette); shells at ~9/18/27/36 px at 512
 
 
-def fringe_profile(err: torch.Tensor, gt_mask: torch.Tensor, alpha: torch.Tensor, cls: torch.Tensor, outside: int,
-                   units_per_px: float, scalp: int | None = None, edge: int | None = None) -> list[dict]:
+def units_per_pixel(K: torch.Tensor, c2w: torch.Tensor) -> float:
+    """World units one pixel spans at the depth of the world origin (the head), approximately."""
+    return float(c2w[:3, 3].norm()) / float(K[1, 1].abs())
+
+
+def fringe_profile(err: torch.Tensor, gt_mask: torch.Tensor, alpha: torch.Tensor, cls: torch.Tensor,
+                   names: list[str], units_per_px: float) -> list[dict]:
     """The `outside` pixels (hair beyond the scalp and background) binned by their distance in
     pixels from the nearest other pixel (the model's coverage widened by its silhouette band);
     `units_per_px` converts to world units at the head's depth (approximate). Per bin the pixel and error share, the mean ground-truth
     and rendered coverage and the mean coverage error. err, gt_mask, alpha, cls (N, H, W).
 
-    With the `scalp` class (and the `edge` class, which hides the regions under the silhouette
-    band) each bin is also split into the pixels whose nearest model region is the scalp (the
-    hair beyond it) and the rest (beyond the face, ears, neck): PSNR and pixel share of each."""
+    `names` are the class names of `cls` (`class_map`). With a `scalp` class each bin is also split
+    into the pixels whose nearest model region (the `edge` band hides the regions under it) is the
+    scalp (the hair beyond it) and the rest (beyond the face, ears, neck): PSNR and pixel share of each."""
     from scipy.ndimage import distance_transform_edt
 
-    def dist_to(keep):
-        return torch.stack([torch.as_tensor(distance_transform_edt((~k).numpy()), dtype=torch.float32) for k in keep])
+    def dist_to(target):
+        """Per frame, each pixel's distance to the nearest `target` pixel (inf in a frame without one)."""
+        return torch.stack([torch.as_tensor(distance_transform_edt((~t).numpy()), dtype=torch.float32) if bool(t.any())
+                            else torch.full(t.shape, float("inf")) for t in target])
 
+    outside = names.index(OUTSIDE)
     dist = dist_to(cls != outside)
     beyond_scalp = None
-    if scalp is not None:
-        regions = (cls != outside) & ((cls != edge) if edge is not None else True)
-        beyond_scalp = dist_to(cls == scalp) <= dist_to(regions) + 0.5
+    if "scalp" in names:
+        regions = (cls != outside) & (cls != names.index(EDGE)) if EDGE in names else cls != outside
+        beyond_scalp = dist_to(cls == names.index("scalp")) <= dist_to(regions) + 0.5
     total, n = float(err.sum()), err.numel()
     edges = list(FRINGE_PX) + [float("inf")]
     rows = []
@@ -273,10 +281,8 @@ def region_error(cfg, split: str = "test", max_frames: int | None = 10, edge_px:
     res = {"split": split, "frames": n, "edge_px": edge_px, "class_names": names, "variants": list(variants)}
     for v in variants:
         res[v] = summarise(torch.stack(errs[v]), cls_all, names)
-    units_per_px = float(frames.c2w[0][:3, 3].norm()) / float(frames.K[0][1, 1].abs())
     res["fringe"] = fringe_profile(torch.stack(errs[variants[0]]), torch.stack(masks), torch.stack(alphas), cls_all,
-                                   names.index(OUTSIDE), units_per_px,
-                                   scalp=names.index("scalp") if "scalp" in names else None, edge=names.index(EDGE))
+                                   names, units_per_pixel(frames.K[0], frames.c2w[0]))
     out_dir = cfg.workpath / "eval"
     atomic_write_text(out_dir / f"region_error_{split}.json", json.dumps(_strict_json(res), indent=2, allow_nan=False))
     if first is not None:

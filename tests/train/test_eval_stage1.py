@@ -175,7 +175,7 @@ def test_region_summary_shares_and_psnr():
 
 
 def test_fringe_profile_bins_outside_pixels_by_distance():
-    from train.region_error import fringe_profile
+    from train.region_error import OUTSIDE, fringe_profile
 
     cls = torch.zeros(1, 1, 40, dtype=torch.long)
     cls[0, 0, 10:] = 1  # class 1 = outside: pixels 10..39 lie 1..30 px off the covered pixels 0..9
@@ -184,7 +184,7 @@ def test_fringe_profile_bins_outside_pixels_by_distance():
     alpha = torch.zeros(1, 1, 40)
     err = torch.zeros(1, 1, 40)
     err[0, 0, 10:19] = 0.25
-    rows = fringe_profile(err, gt, alpha, cls, 1, units_per_px=0.01)
+    rows = fringe_profile(err, gt, alpha, cls, ["skin", OUTSIDE], units_per_px=0.01)
     assert [r["px"] for r in rows] == [[0, 9], [9, 18], [18, 27], [27, 36]]
     first = rows[0]
     assert first["pixel_share"] == pytest.approx(9 / 40) and first["error_share"] == pytest.approx(1.0)
@@ -196,7 +196,7 @@ def test_fringe_profile_bins_outside_pixels_by_distance():
 def test_fringe_profile_splits_hair_beyond_the_scalp_from_the_rest():
     """Classes 0 scalp, 1 face, 2 edge, 3 outside on a row of 60 px: the outside pixels left of the
     scalp are hair beyond it, those right of the face (behind an edge band) are not."""
-    from train.region_error import format_fringe, fringe_profile
+    from train.region_error import EDGE, OUTSIDE, format_fringe, fringe_profile
 
     cls = torch.full((1, 1, 60), 3, dtype=torch.long)
     cls[0, 0, 20:25] = 0  # scalp
@@ -206,12 +206,17 @@ def test_fringe_profile_splits_hair_beyond_the_scalp_from_the_rest():
     err[0, 0, :20] = 0.01  # beyond the scalp: 20 dB
     err[0, 0, 32:] = 0.001  # beyond the face: 30 dB
     z = torch.zeros(1, 1, 60)
-    rows = fringe_profile(err, z, z, cls, 3, units_per_px=0.01, scalp=0, edge=2)
+    rows = fringe_profile(err, z, z, cls, ["scalp", "face", EDGE, OUTSIDE], units_per_px=0.01)
     first = rows[0]  # 1..9 px off: 9 px on each side
     assert first["scalp_share"] == pytest.approx(0.5)
     assert first["psnr_scalp"] == pytest.approx(20.0) and first["psnr_other"] == pytest.approx(30.0)
     assert "PSNR sc" in format_fringe(rows)
-    assert "scalp_share" not in fringe_profile(err, z, z, cls, 3, units_per_px=0.01)[0]
+    assert "scalp_share" not in fringe_profile(err, z, z, cls, ["hair", "face", EDGE, OUTSIDE], units_per_px=0.01)[0]
+    # a frame without any scalp (or model) pixel: nothing counts as beyond the scalp, no distance to a phantom border
+    none = fringe_profile(err, z, z, torch.where(cls == 0, 1, cls), ["scalp", "face", EDGE, OUTSIDE], units_per_px=0.01)
+    assert none[0]["scalp_share"] == 0.0 and none[0]["psnr_scalp"] is None
+    far = fringe_profile(err, z, z, torch.full_like(cls, 3), ["scalp", "face", EDGE, OUTSIDE], units_per_px=0.01)
+    assert [r["px"][0] for r in far] == [60] and far[0]["pixel_share"] == 1.0  # no model in view: all far off it
 
 
 def test_class_map_labels_model_regions_edge_and_outside():
