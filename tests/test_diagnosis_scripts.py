@@ -1,4 +1,4 @@
-"""scripts/aliasing_ceiling.py and scripts/hair_layer_check.py on the tiny synthetic subject."""
+"""scripts/aliasing_ceiling.py, scripts/hair_layer_check.py and scripts/hair_cover_check.py on the tiny synthetic subject."""
 
 import os
 import re
@@ -37,3 +37,22 @@ def test_hair_layer_check_reports_every_shell_and_the_normal_profile(tmp_path):
     profile = [float(v) for v in re.findall(r"^\s+[+-]\d\.\d{3}: ([+-]\d\.\d{4})", r.stdout, re.M)]
     assert len(profile) >= 17 and profile[-1] > profile[0]  # s grows away from the scalp (initial SDF)
     assert r.stdout.count("<- shell") == 4
+
+
+def test_hair_cover_check_counts_the_covered_pixels_per_bin():
+    assert _run(["-m", "train.synth", "-c", TINY]).returncode == 0
+    r = _run(["scripts/hair_cover_check.py", "-c", TINY, "--max-frames", "3", "--windows", "3", "5"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = re.findall(r"^\s+(\d+)-(\d+)\s+(\d+)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s*$",
+                      r.stdout, re.M)
+    assert rows and rows[0][:2] == ("0", "9"), r.stdout
+    for row in rows:
+        raw, k3, k5 = (float(v) for v in row[5:])
+        assert 0.0 <= raw <= k3 <= k5 <= 1.0  # a wider local maximum covers at least as much
+    levels = re.findall(r"^\s+\d+-\d+\s+((?:[0-9.]+ +)+[0-9.]+)\s*$", r.stdout.split("covered share per level")[1], re.M)
+    assert len(levels) == len(rows) and all(len(line.split()) == 4 for line in levels)  # tiny: 4 levels
+    for line in levels:
+        shares = [float(v) for v in line.split()]
+        assert shares == sorted(shares)  # lower thresholds (outer levels) count more pixels covered
+    bad = _run(["scripts/hair_cover_check.py", "-c", TINY, "--windows", "4"])
+    assert bad.returncode != 0 and "odd" in bad.stderr

@@ -6,8 +6,7 @@
 * level (mask) loss: per level i, the ray's smallest s must lie below level i where the ray is
   covered and above it where not. "Covered" for level i uses its own threshold on the soft mask:
   the innermost (opaque) layer must only cover nearly opaque pixels, the outermost everything
-  with some coverage (translucent hair); optionally the translucent levels read the mask's local
-  maximum instead (`train.level_cover_window`), so the gaps between strands count as hair. Unlike BakedAvatar there is no depth-sort/target
+  with some coverage (translucent hair). Unlike BakedAvatar there is no depth-sort/target
   mismatch: each slot is one level (spec 3.11-2, fixed deliberately);
 * morphable-model prior (spec 3.11-3 weights 1000/1000/0.1) at canonical hits inside the mask
   whose nearest canonical vertex is within `prior_dist2`;
@@ -39,13 +38,10 @@ def psnr_from_mse(mse: Tensor) -> Tensor:
     return -10.0 * torch.log10(mse.clamp_min(1e-10))
 
 
-def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tensor, levels: Tensor, tcfg,
-                   target_cover: Tensor | None = None) -> dict[str, Tensor]:
+def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tensor, levels: Tensor, tcfg) -> dict[str, Tensor]:
     """out: model outputs (rgb (B,R,3), alpha (B,R), s_min (B,R), has_valid (B,R), outer_alpha
     (B,R,L-1), basis_spread, regularisers incl. surface);
-    target_rgb (B,R,3) over the background; target_mask (B,R) soft coverage in [0,1];
-    target_cover (B,R), optional: the coverage the translucent levels' level loss reads instead
-    of the mask (the mask's local maximum, `train.level_cover_window`)."""
+    target_rgb (B,R,3) over the background; target_mask (B,R) soft coverage in [0,1]."""
     rgb, alpha = out["rgb"].float(), out["alpha"].float()
     diff = rgb - target_rgb
     losses: dict[str, Tensor] = {}
@@ -55,10 +51,7 @@ def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tens
     valid = out["has_valid"]
     if bool(valid.any()):
         s_min = out["s_min"][valid].float()[:, None]
-        seen = target_mask[valid][:, None].expand(-1, levels.shape[0])
-        if target_cover is not None and levels.shape[0] > 1:  # the opaque level keeps the mask itself
-            seen = torch.cat([seen[:, :1], target_cover[valid][:, None].expand(-1, levels.shape[0] - 1)], dim=1)
-        cover = (seen > level_thresholds(levels.shape[0], levels.device)).float()
+        cover = (target_mask[valid][:, None] > level_thresholds(levels.shape[0], levels.device)).float()
         logits = -tcfg.level_sharpness * (s_min - levels[None])
         losses["level"] = F.binary_cross_entropy_with_logits(logits, cover)
     else:

@@ -190,14 +190,6 @@ class TrainConfig:
     """Weight of the per-level occupancy (mask/level) loss on the ray's minimum s."""
     level_sharpness: float = 50.0
     """Logit scale of the level loss: sigmoid(-sharpness * (s_min - level))."""
-    level_cover_window: int = 0
-    """0: every level's level loss reads the soft mask. Odd k > 0: the translucent levels (all but
-    the innermost) read the mask's maximum over k x k pixels instead. Per pixel, the gaps between
-    hair strands vote "not covered"; where the hair is sparse they can outvote the strands (the
-    suspected reason the outer levels stop at ~0.045 off the scalp where the synthetic hair reaches
-    0.09; `scripts/hair_layer_check.py` on the H100: an outermost threshold of 0.01 instead of 0.05
-    leaves them there, a 5x level weight on top pulls them in to ~0.03;
-    docs/results/gpu_stage1_2026-11-25e.txt)."""
     w_prior: float = 1.0
     """Weight of the morphable-model prior (nearest canonical vertex E, P, w). H100 side by side
     (ladder defaults, 1500 steps, 60 test frames): 1 -> 24.25, 3 -> 24.74 dB; 1000 steps, 30 frames:
@@ -277,8 +269,6 @@ class TrainConfig:
         _positive("train.normal_smooth_radius", self.normal_smooth_radius)
         if not 0.0 <= self.shading_normal_grad <= 1.0:
             raise ValueError(f"train.shading_normal_grad must be in [0, 1]; got {self.shading_normal_grad}")
-        if self.level_cover_window < 0 or (self.level_cover_window and self.level_cover_window % 2 == 0):
-            raise ValueError(f"train.level_cover_window must be 0 or odd; got {self.level_cover_window}")
         if self.w_normal_smooth < 0:
             raise ValueError(f"train.w_normal_smooth must be >= 0; got {self.w_normal_smooth}")
         for name in ("frame_cond_noise", "view_dir_noise", "normal_noise"):

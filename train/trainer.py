@@ -25,7 +25,7 @@ from train.conventions import pixel_rays
 from train.losses import compute_losses
 from train.model import CHECKPOINT_NAME, CONFIG_NAME, AvatarModel, build_flame, render_frames
 from train.render.rays import pixel_centres
-from train.render.frames import Frames, dilated_masks, load_frames
+from train.render.frames import Frames, load_frames
 from train.render.preview import save_preview
 from train.shading import condition_spread, noisy_frame_condition
 
@@ -95,11 +95,10 @@ def sample_batch(frames: Frames, ids: torch.Tensor, cfg: HeadbakeConfig, g: torc
     pick_d = pick.to(device)
     rgb = frames.rgb_at(pick_d, idx)
     mask = frames.mask_at(pick_d, idx)
-    cover = frames.cover_at(pick_d, idx)
     uv = pixel_centres(idx, w)
     o, d = pixel_rays(frames.K[pick_d], frames.c2w[pick_d], uv)
     jitter = torch.rand(tc.batch_images, n, cfg.model.ray_samples, generator=g).to(device)
-    return {"o": o, "d": d, "rgb": rgb, "mask": mask, "cover": cover, "expression": frames.expression[pick_d],
+    return {"o": o, "d": d, "rgb": rgb, "mask": mask, "expression": frames.expression[pick_d],
             "pose": frames.pose[pick_d], "jitter": jitter, "frames": pick}
 
 
@@ -124,8 +123,6 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
 
     # data first: a malformed dataset fails here, before any training
     frames = load_frames(cfg, cfg.data.train_videos, cfg.data.train_subsample, dev)
-    if tc.level_cover_window > 0:
-        frames.cover = dilated_masks(frames.masks, tc.level_cover_window)
     ids = torch.arange(frames.n)[rank::world]
     if ids.numel() == 0:
         raise ValueError(f"{cfg.data.root}: {frames.n} training frame(s) cannot be sharded over {world} processes")
@@ -188,7 +185,7 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
                                                        cond_std, tc.frame_cond_noise, g),
                     view_noise=gaussian_noise(tc.view_dir_noise, batch["d"].shape, g, dev),
                     normal_noise=gaussian_noise(tc.normal_noise, (*batch["d"].shape[:2], core.levels.shape[0], 3), g, dev))
-        losses = compute_losses(out, batch["rgb"], batch["mask"], core.levels, tc, target_cover=batch["cover"])
+        losses = compute_losses(out, batch["rgb"], batch["mask"], core.levels, tc)
         finite = torch.isfinite(losses["total"].detach()).float().reshape(1)
         if float(accelerator.reduce(finite, reduction="sum")) < world:
             bar.close()

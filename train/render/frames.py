@@ -24,7 +24,6 @@ class Frames:
     background: Tensor  # (3,)
     shape_params: np.ndarray | None = None
     names: list[str] | None = None  # "<video>/<frame>" per frame
-    cover: Tensor | None = None  # (N, H, W) uint8: the masks' local maximum (`dilated_masks`), when asked for
 
     @property
     def n(self) -> int:
@@ -37,10 +36,6 @@ class Frames:
     @property
     def width(self) -> int:
         return int(self.images.shape[2])
-
-    def cover_at(self, pick: Tensor, idx: Tensor) -> Tensor | None:
-        """`cover` at pixels like `mask_at`, or None without it."""
-        return None if self.cover is None else self.cover.flatten(1)[pick[:, None], idx].float() / 255.0
 
     def mask_at(self, pick: Tensor, idx: Tensor) -> Tensor:
         """Soft mask at pixels: pick (B,), idx (B, R) row-major -> (B, R) float."""
@@ -57,18 +52,6 @@ class Frames:
         m = self.masks[i].float() / 255.0
         rgb = self.images[i].float() / 255.0
         return rgb * m[..., None] + self.background * (1.0 - m[..., None]), m
-
-
-def dilated_masks(masks: Tensor, window: int, chunk: int = 32) -> Tensor:
-    """Local maximum of uint8 masks (N, H, W) over `window` x `window` pixels (odd), same dtype:
-    the coverage of a pixel's neighbourhood, which counts the gaps between hair strands as hair."""
-    if window < 1 or window % 2 == 0:
-        raise ValueError(f"window must be odd and >= 1; got {window}")
-    out = torch.empty_like(masks)
-    for i in range(0, masks.shape[0], chunk):
-        m = masks[i : i + chunk, None].float()
-        out[i : i + chunk] = torch.nn.functional.max_pool2d(m, window, stride=1, padding=window // 2)[:, 0].to(masks.dtype)
-    return out
 
 
 def _bbox(mask: np.ndarray) -> list[int]:
