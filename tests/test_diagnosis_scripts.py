@@ -1,4 +1,4 @@
-"""scripts/aliasing_ceiling.py, scripts/hair_layer_check.py and scripts/hair_cover_check.py on the tiny synthetic subject."""
+"""The diagnosis scripts (aliasing_ceiling, hair_layer_check, hair_cover_check, level_pull_check) on the tiny synthetic subject."""
 
 import os
 import re
@@ -56,3 +56,18 @@ def test_hair_cover_check_counts_the_covered_pixels_per_bin():
         assert shares == sorted(shares)  # lower thresholds (outer levels) count more pixels covered
     bad = _run(["scripts/hair_cover_check.py", "-c", TINY, "--windows", "4"])
     assert bad.returncode != 0 and "odd" in bad.stderr
+
+
+def test_level_pull_check_reports_each_term_per_offset(tmp_path):
+    assert _run(["-m", "train.synth", "-c", TINY]).returncode == 0
+    r = _run(["-m", "train", "-c", TINY, "--set", f"workdir={tmp_path}", "--set", "train.iterations=2",
+              "--set", "train.preview_every=1000"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = _run(["scripts/level_pull_check.py", "--workdir", str(tmp_path), "--batches", "1", "--offsets", "0", "0.05"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    for group in ("local", "global"):
+        block = r.stdout.split(f"{group} parameters")[1].splitlines()[1:8]
+        rows = {line.split()[0]: line for line in block}
+        assert {"rgb", "alpha", "level", "eikonal", "surface"} <= set(rows), r.stdout
+        values = re.findall(r"[+-]\d\.\de[+-]\d\d", rows["level"])
+        assert len(values) == 2 and any(float(v) != 0.0 for v in values)  # the level loss moves s

@@ -52,8 +52,12 @@ def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tens
     if bool(valid.any()):
         s_min = out["s_min"][valid].float()[:, None]
         cover = (target_mask[valid][:, None] > level_thresholds(levels.shape[0], levels.device)).float()
-        logits = -tcfg.level_sharpness * (s_min - levels[None])
-        losses["level"] = F.binary_cross_entropy_with_logits(logits, cover)
+        if tcfg.level_loss == "hinge":  # only wrong sides pull: no tails from the levels a ray already satisfies
+            wrong = (s_min - levels[None]) * (2.0 * cover - 1.0)
+            losses["level"] = 0.5 * tcfg.level_sharpness * wrong.clamp_min(0.0).mean()
+        else:
+            logits = -tcfg.level_sharpness * (s_min - levels[None])
+            losses["level"] = F.binary_cross_entropy_with_logits(logits, cover)
     else:
         losses["level"] = out["s_min"].sum() * 0.0
 

@@ -190,6 +190,13 @@ class TrainConfig:
     """Weight of the per-level occupancy (mask/level) loss on the ray's minimum s."""
     level_sharpness: float = 50.0
     """Logit scale of the level loss: sigmoid(-sharpness * (s_min - level))."""
+    level_loss: str = "bce"
+    """`bce`: binary cross-entropy on sigmoid(-sharpness (s_min - level)) against each level's
+    coverage. Its tails reach ~1/sharpness (0.02) past each level, wider than the level spacing, so
+    along a ray of the hair fringe every inner level that calls it uncovered keeps pushing s up
+    although the ray is already outside it (`scripts/level_pull_check.py`: the level loss pulls the
+    levels in at every hair offset). `hinge`: sharpness/2 x how far s_min lies on the wrong side of
+    each level (the same force at the level as `bce`, none once a level is satisfied)."""
     w_prior: float = 1.0
     """Weight of the morphable-model prior (nearest canonical vertex E, P, w). H100 side by side
     (ladder defaults, 1500 steps, 60 test frames): 1 -> 24.25, 3 -> 24.74 dB; 1000 steps, 30 frames:
@@ -269,6 +276,8 @@ class TrainConfig:
         _positive("train.normal_smooth_radius", self.normal_smooth_radius)
         if not 0.0 <= self.shading_normal_grad <= 1.0:
             raise ValueError(f"train.shading_normal_grad must be in [0, 1]; got {self.shading_normal_grad}")
+        if self.level_loss not in ("bce", "hinge"):
+            raise ValueError(f"train.level_loss must be bce or hinge; got {self.level_loss!r}")
         if self.w_normal_smooth < 0:
             raise ValueError(f"train.w_normal_smooth must be >= 0; got {self.w_normal_smooth}")
         for name in ("frame_cond_noise", "view_dir_noise", "normal_noise"):
