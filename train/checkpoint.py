@@ -4,6 +4,10 @@ Contents (torch.save, loadable with weights_only=True): `step`, `model` (state d
 `optimizer`, `scheduler`, `rng` (torch CPU and CUDA generator states), `meta` (free-form).
 Written to a temp file in the same folder, fsync'ed, then `os.replace`d: a crash mid-write
 leaves the previous checkpoint intact.
+
+Adam's moments of the dense grids are mostly exact zeros (voxels no ray has reached), so large
+optimizer-state tensors that are mostly zero are stored packed (`pack_sparse`: a bit mask of the
+non-zero entries and their values) and restored bit for bit on load.
 """
 
 from __future__ import annotations
@@ -29,8 +33,51 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+PACKED = "__packed_sparse__"
+PACK_MIN_NUMEL = 1 << 16
+"""Smallest tensor `pack_sparse` considers."""
+
+
+def pack_sparse(t: torch.Tensor) -> torch.Tensor | dict:
+    """A large tensor that is at least 3/4 exact zeros -> {PACKED: 1, shape, dtype name, bits
+    (uint8, the non-zero mask packed 8 per byte), values (its non-zero entries)}; anything else
+    unchanged. `unpack_sparse` inverts it exactly (bit for bit, signed zeros aside)."""
+    if not torch.is_tensor(t) or t.numel() < PACK_MIN_NUMEL or not t.is_floating_point():
+        return t
+    flat = t.detach().reshape(-1)
+    nz = flat != 0
+    if int(nz.sum()) * 4 > flat.numel():
+        return t
+    pad = (-flat.numel()) % 8
+    bits = torch.cat([nz, nz.new_zeros(pad)]).reshape(-1, 8).to(torch.uint8)
+    bits = (bits << torch.arange(8, dtype=torch.uint8, device=bits.device)).sum(1, dtype=torch.uint8)
+    return {PACKED: 1, "shape": list(t.shape), "bits": bits.cpu(), "values": flat[nz].cpu()}
+
+
+def unpack_sparse(obj):
+    """Inverse of `pack_sparse` (other objects unchanged)."""
+    if not (isinstance(obj, dict) and obj.get(PACKED) == 1):
+        return obj
+    n = 1
+    for d in obj["shape"]:
+        n *= int(d)
+    bits = obj["bits"][:, None] >> torch.arange(8, dtype=torch.uint8)
+    nz = (bits & 1).bool().reshape(-1)[:n]
+    values = obj["values"]
+    out = torch.zeros(n, dtype=values.dtype)
+    out[nz] = values
+    return out.reshape(obj["shape"])
+
+
+def _map_optimizer_state(opt_state: dict, fn) -> dict:
+    state = {k: {name: fn(v) for name, v in per.items()} for k, per in opt_state.get("state", {}).items()}
+    return {**opt_state, "state": state}
+
+
 def save_checkpoint(path: str | os.PathLike, payload: dict) -> Path:
-    """Atomically write `payload` to `path`."""
+    """Atomically write `payload` to `path` (the optimizer state's mostly-zero tensors packed)."""
+    if isinstance(payload.get("optimizer"), dict):
+        payload = {**payload, "optimizer": _map_optimizer_state(payload["optimizer"], pack_sparse)}
     return atomic_write(path, lambda fh: torch.save(payload, fh), binary=True)
 
 
@@ -82,4 +129,6 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     for key in ("step", "model", "optimizer", "scheduler"):
         if key not in ckpt:
             raise ResumeError(f"{path}: checkpoint lacks field {key!r}")
+    if isinstance(ckpt["optimizer"], dict):
+        ckpt["optimizer"] = _map_optimizer_state(ckpt["optimizer"], unpack_sparse)
     return ckpt
