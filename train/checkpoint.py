@@ -39,9 +39,9 @@ PACK_MIN_NUMEL = 1 << 16
 
 
 def pack_sparse(t: torch.Tensor) -> torch.Tensor | dict:
-    """A large tensor that is at least 3/4 exact zeros -> {PACKED: 1, shape, dtype name, bits
-    (uint8, the non-zero mask packed 8 per byte), values (its non-zero entries)}; anything else
-    unchanged. `unpack_sparse` inverts it exactly (bit for bit, signed zeros aside)."""
+    """A large floating-point tensor that is at least 3/4 exact zeros -> {PACKED: 1, shape, bits
+    (uint8, the non-zero mask packed 8 per byte), values (its non-zero entries, CPU)}; anything
+    else unchanged. `unpack_sparse` inverts it exactly (bit for bit, signed zeros aside)."""
     if not torch.is_tensor(t) or t.numel() < PACK_MIN_NUMEL or not t.is_floating_point():
         return t
     flat = t.detach().reshape(-1)

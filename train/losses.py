@@ -7,7 +7,8 @@
   covered and above it where not. "Covered" for level i uses its own threshold on the soft mask:
   the innermost (opaque) layer must only cover nearly opaque pixels, the outermost everything
   with some coverage (translucent hair). Unlike BakedAvatar there is no depth-sort/target
-  mismatch: each slot is one level (spec 3.11-2, fixed deliberately);
+  mismatch: each slot is one level (spec 3.11-2, fixed deliberately). `train.level_loss` hinge
+  replaces the cross-entropy by a hinge on the wrong side of each level (no pull once satisfied);
 * morphable-model prior (spec 3.11-3 weights 1000/1000/0.1) at canonical hits inside the mask
   whose nearest canonical vertex is within `prior_dist2`;
 * eikonal: |grad s| = 1 at random canonical points (keeps level spacing meaningful);
