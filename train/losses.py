@@ -8,7 +8,8 @@
   the innermost (opaque) layer must only cover nearly opaque pixels, the outermost everything
   with some coverage (translucent hair). Unlike BakedAvatar there is no depth-sort/target
   mismatch: each slot is one level (spec 3.11-2, fixed deliberately). `train.level_loss` hinge
-  replaces the cross-entropy by a hinge on the wrong side of each level (no pull once satisfied);
+  replaces the translucent levels' cross-entropy by a hinge on the wrong side of each level (no
+  pull once satisfied); the opaque level keeps it;
 * morphable-model prior (spec 3.11-3 weights 1000/1000/0.1) at canonical hits inside the mask
   whose nearest canonical vertex is within `prior_dist2`;
 * eikonal: |grad s| = 1 at random canonical points (keeps level spacing meaningful);
@@ -53,12 +54,12 @@ def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tens
     if bool(valid.any()):
         s_min = out["s_min"][valid].float()[:, None]
         cover = (target_mask[valid][:, None] > level_thresholds(levels.shape[0], levels.device)).float()
-        if tcfg.level_loss == "hinge":  # only wrong sides pull: no tails from the levels a ray already satisfies
+        logits = -tcfg.level_sharpness * (s_min - levels[None])
+        per = F.binary_cross_entropy_with_logits(logits, cover, reduction="none")
+        if tcfg.level_loss == "hinge":  # translucent levels: only wrong sides pull, no tails from satisfied ones
             wrong = (s_min - levels[None]) * (2.0 * cover - 1.0)
-            losses["level"] = 0.5 * tcfg.level_sharpness * wrong.clamp_min(0.0).mean()
-        else:
-            logits = -tcfg.level_sharpness * (s_min - levels[None])
-            losses["level"] = F.binary_cross_entropy_with_logits(logits, cover)
+            per = torch.cat([per[:, :1], 0.5 * tcfg.level_sharpness * wrong[:, 1:].clamp_min(0.0)], dim=1)
+        losses["level"] = per.mean()
     else:
         losses["level"] = out["s_min"].sum() * 0.0
 

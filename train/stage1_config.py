@@ -195,10 +195,10 @@ class TrainConfig:
     coverage. Its tails reach ~1/sharpness (0.02) past each level, wider than the level spacing, so
     along a ray of the hair fringe every inner level that calls it uncovered keeps pushing s up
     although the ray is already outside it (`scripts/level_pull_check.py`: the level loss pulls the
-    levels in at every hair offset, on a dev-CPU checkpoint). `hinge`: sharpness/2 x how far s_min
-    lies on the wrong side of each level (the same force at the level as `bce`, none once a level is
-    satisfied); dev CPU, `make demo` budget: the outermost level 0.066 -> 0.085 off the scalp (hair to
-    0.09), test -0.3 dB at 128 px; not yet measured at 512 px (docs/results/gpu_stage1_2026-11-25e.txt)."""
+    levels in at every hair offset, on a dev-CPU checkpoint). `hinge`: for the translucent levels,
+    sharpness/2 x how far s_min lies on the wrong side of each (the same force at the level as `bce`,
+    none once satisfied); the opaque level keeps `bce` (a hinge on it too broke the neck on the dev
+    CPU: -4 dB there). Not yet measured at 512 px (docs/results/gpu_stage1_2026-11-25e.txt)."""
     w_prior: float = 1.0
     """Weight of the morphable-model prior (nearest canonical vertex E, P, w). H100 side by side
     (ladder defaults, 1500 steps, 60 test frames): 1 -> 24.25, 3 -> 24.74 dB; 1000 steps, 30 frames:

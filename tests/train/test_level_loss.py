@@ -26,31 +26,41 @@ def _level(tc: TrainConfig, s: float, mask: float, levels: torch.Tensor) -> tupl
     return float(loss.detach()), float(g)
 
 
+def _expected(tc: TrainConfig, s: float, mask: float, levels: torch.Tensor) -> float:
+    """The hinge form by hand: BCE on the opaque level, sharpness/2 x wrong-side distance on the rest."""
+    cover = (mask > level_thresholds(levels.shape[0])).float()
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(-tc.level_sharpness * (s - levels[:1]), cover[:1])
+    wrong = ((s - levels[1:]) * (2 * cover[1:] - 1)).clamp_min(0.0)
+    return float((bce + (0.5 * tc.level_sharpness * wrong).sum()) / levels.shape[0])
+
+
 def test_hinge_pulls_only_from_the_wrong_side():
     levels = torch.linspace(-0.1, 0.0, 4)
     bce, hinge = TrainConfig(), TrainConfig(level_loss="hinge")
     thr = level_thresholds(4)
     # a fringe ray (coverage 0.2: only the outermost level covers it) whose s_min lies between the
-    # two outer levels: every level is satisfied except none -> the hinge has nothing to say,
-    # while the BCE's tails still push s_min up (descent against a negative gradient)
+    # two outer levels: every level is satisfied -> the hinge levels say nothing, only the opaque
+    # level's BCE tail remains, while the BCE form's tails of all levels push s_min up
     assert [bool(0.2 > t) for t in thr] == [False, False, False, True]
-    loss, g = _level(hinge, -0.02, 0.2, levels)
-    assert loss == 0.0 and g == 0.0
-    loss, g = _level(bce, -0.02, 0.2, levels)
-    assert loss > 0 and g != 0.0
-    # wrong side of the outermost level (s_min above 0 while covered): the hinge pulls s down, with
-    # sharpness/2 per level on the wrong side, averaged over the levels
+    loss_h, g_h = _level(hinge, -0.02, 0.2, levels)
+    loss_b, g_b = _level(bce, -0.02, 0.2, levels)
+    assert loss_h == pytest.approx(_expected(hinge, -0.02, 0.2, levels), rel=1e-5)
+    assert 0 < loss_h < loss_b and abs(g_h) < abs(g_b) / 5
+    # wrong side of the outermost level (s_min above 0 while covered): the hinge pulls s down with
+    # sharpness/2 per wrong level, averaged over the levels (the opaque tail is negligible here)
     loss, g = _level(hinge, 0.01, 0.2, levels)
-    assert loss == pytest.approx(0.5 * hinge.level_sharpness * 0.01 / 4)
-    assert g == pytest.approx(0.5 * hinge.level_sharpness / 4)
-    # uncovered ray inside two levels: pushes s up, the force of two wrong levels
+    assert loss == pytest.approx(_expected(hinge, 0.01, 0.2, levels), rel=1e-5)
+    assert g == pytest.approx(0.5 * hinge.level_sharpness / 4, rel=2e-2)
+    # uncovered ray inside two translucent levels: pushes s up with the force of both
     loss, g = _level(hinge, -0.05, 0.0, levels)
-    assert g == pytest.approx(-2 * 0.5 * hinge.level_sharpness / 4)
-    # at a level the two forms pull with the same force (one level: coverage 0.2 is "uncovered")
-    l1 = levels[3:]
-    _, g_b = _level(bce, 0.0, 0.2, l1)
-    _, g_h = _level(hinge, -1e-6, 0.2, l1)
-    assert g_b == pytest.approx(g_h, rel=1e-4) and g_b == pytest.approx(-0.5 * bce.level_sharpness)
+    assert loss == pytest.approx(_expected(hinge, -0.05, 0.0, levels), rel=1e-5)
+    assert g < -2 * 0.5 * hinge.level_sharpness / 4 * 0.999
+    # at a translucent level the two forms pull with the same force (two levels, the outer one at 0,
+    # covering coverage 0.2; the opaque level far below adds nothing)
+    l2 = torch.tensor([-0.5, 0.0])
+    _, g_b = _level(bce, 0.0, 0.2, l2)
+    _, g_h = _level(hinge, 1e-6, 0.2, l2)
+    assert g_b == pytest.approx(g_h, rel=1e-3) and g_b == pytest.approx(0.25 * bce.level_sharpness, rel=1e-3)
 
 
 def test_level_loss_must_be_known():
