@@ -9,7 +9,6 @@ would mean the per-pixel "not covered" votes outnumber the "covered" ones there.
 from __future__ import annotations
 
 import argparse
-import copy
 
 import torch
 
@@ -17,7 +16,7 @@ from train.config import load_config
 from train.configlib import add_override_args, overrides_of
 from train.losses import level_thresholds
 from train.model import build_flame
-from train.region_error import EDGE, FRINGE_PX, OUTSIDE, class_map
+from train.region_error import FRINGE_PX, OUTSIDE, class_map, fringe_geometry
 from train.render.frames import load_frames
 
 
@@ -35,50 +34,43 @@ def main() -> None:
     ap.add_argument("--windows", type=int, nargs="*", default=[5, 9, 15], help="odd local-maximum windows (px)")
     add_override_args(ap)
     args = ap.parse_args()
+    if any(k < 1 or k % 2 == 0 for k in args.windows):
+        ap.error(f"--windows must be odd and >= 1; got {args.windows}")
     cfg = load_config(args.config, overrides_of(args))
     videos = cfg.data.test_videos if args.split == "test" else cfg.data.train_videos
     frames = load_frames(cfg, videos, 1, "cpu", progress=False)
     n = min(frames.n, args.max_frames)
-    flame = copy.deepcopy(build_flame(cfg, "cpu", shape_params=torch.as_tensor(frames.shape_params, dtype=torch.float32)
-                                      if frames.shape_params is not None else None))
+    flame = build_flame(cfg, "cpu", shape_params=torch.as_tensor(frames.shape_params, dtype=torch.float32)
+                        if frames.shape_params is not None else None)
     thresholds = level_thresholds(cfg.model.n_levels)
     thr = float(thresholds[-1])
     masks = frames.masks[:n]
-    if any(k < 1 or k % 2 == 0 for k in args.windows):
-        ap.error(f"--windows must be odd and >= 1; got {args.windows}")
     covers = {k: local_max(masks, k) for k in args.windows}
     m = masks.float() / 255.0
-    from scipy.ndimage import distance_transform_edt
-
-    rows: dict[tuple, list] = {}
-    for i in range(n):
-        cls, names = class_map(flame, frames.K[i], frames.c2w[i], frames.expression[i], frames.pose[i],
-                               frames.height, frames.width, 2)
-        out, scalp = names.index(OUTSIDE), names.index("scalp")
-        regions = (cls != out) & (cls != names.index(EDGE))
-        dist = torch.as_tensor(distance_transform_edt((cls == out).numpy()), dtype=torch.float32)
-        d_scalp = torch.as_tensor(distance_transform_edt((cls != scalp).numpy()), dtype=torch.float32)
-        d_reg = torch.as_tensor(distance_transform_edt((~regions).numpy()), dtype=torch.float32)
-        beyond = (cls == out) & (d_scalp <= d_reg + 0.5)
-        edges = list(FRINGE_PX[:5])
-        for lo, hi in zip(edges[:-1], edges[1:]):
-            sel = beyond & (dist > lo) & (dist <= hi)
-            rows.setdefault((lo, hi), []).append((m[i][sel], {k: c[i][sel] for k, c in covers.items()}))
+    maps = [class_map(flame, frames.K[i], frames.c2w[i], frames.expression[i], frames.pose[i], frames.height,
+                      frames.width, 2) for i in range(n)]
+    names = maps[0][1]
+    if "scalp" not in names:
+        raise SystemExit("hair_cover_check needs a morphable model with a 'scalp' region (the procedural head)")
+    cls = torch.stack([c for c, _ in maps])
+    dist, beyond = fringe_geometry(cls, names)
+    beyond = beyond & (cls == names.index(OUTSIDE))
+    rows = {}  # (lo, hi) px -> (soft mask, {window: local maximum}) of the bin's pixels
+    edges = list(FRINGE_PX[:5])
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sel = beyond & (dist > lo) & (dist <= hi)
+        if bool(sel.any()):
+            rows[(lo, hi)] = (m[sel], {k: c[sel] for k, c in covers.items()})
     print(f"{args.split}, {n} frames, {frames.height} px; outermost level threshold {thr:.3f}")
     head = "px off model   pixels   mask mean  mask=0   covered raw  " + "  ".join(f"k={k:<3d}" for k in args.windows)
     print(head)
-    for (lo, hi), parts in rows.items():
-        raw = torch.cat([p[0] for p in parts])
-        if raw.numel() == 0:
-            continue
-        cov = [float((torch.cat([p[1][k] for p in parts]) > thr).float().mean()) for k in args.windows]
+    for (lo, hi), (raw, local) in rows.items():
+        cov = [float((local[k] > thr).float().mean()) for k in args.windows]
         print(f"{lo:>4.0f}-{hi:<4.0f}     {raw.numel():7d}   {float(raw.mean()):.3f}      {float((raw < 1 / 255).float().mean()):.3f}"
               f"    {float((raw > thr).float().mean()):.3f}        " + "  ".join(f"{c:.3f}" for c in cov))
     print("covered share per level (raw mask), inner -> outer; thresholds " + " ".join(f"{float(t):.2f}" for t in thresholds))
-    for (lo, hi), parts in rows.items():
-        raw = torch.cat([p[0] for p in parts])
-        if raw.numel():
-            print(f"{lo:>4.0f}-{hi:<4.0f}     " + "  ".join(f"{float((raw > t).float().mean()):.3f}" for t in thresholds))
+    for (lo, hi), (raw, _) in rows.items():
+        print(f"{lo:>4.0f}-{hi:<4.0f}     " + "  ".join(f"{float((raw > t).float().mean()):.3f}" for t in thresholds))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from train.losses import compute_losses
 from train.model import build_flame, load_stage1
 from train.render.frames import load_frames
 from train.synth.render import SubjectRenderer
-from train.trainer import sample_batch
+from train.trainer import regulariser_inputs, sample_batch
 
 TERMS = ("rgb", "alpha", "level", "eikonal", "surface", "normal_smooth", "outer_alpha")
 
@@ -40,8 +40,7 @@ def main() -> None:
     tc = cfg.train
     if args.level_sharpness is not None:
         tc.level_sharpness = args.level_sharpness
-    weights = {"rgb": tc.w_rgb, "alpha": tc.w_alpha, "level": tc.w_level, "eikonal": tc.w_eikonal,
-               "surface": tc.w_surface, "normal_smooth": tc.w_normal_smooth, "outer_alpha": tc.w_outer_alpha}
+    weights = {t: getattr(tc, f"w_{t}") for t in TERMS}  # as `compute_losses` weighs them
     frames = load_frames(cfg, cfg.data.train_videos, cfg.data.train_subsample, dev, progress=False)
     ids = torch.arange(frames.n)
     named = [(n, p) for n, p in model.manifold_field.named_parameters() if p.requires_grad]
@@ -51,8 +50,7 @@ def main() -> None:
     for b in range(args.batches):
         g = torch.Generator().manual_seed(1000 + b)
         batch = sample_batch(frames, ids, cfg, g, dev)
-        eik = model.bbox_lo + torch.rand(tc.eikonal_points, 3, generator=g).to(dev) * (model.bbox_hi - model.bbox_lo)
-        extras = dict(gt_mask=batch["mask"], eikonal_points=eik, prior_max=4096, prior_dist2=tc.prior_dist2, prior_gen=g)
+        extras = regulariser_inputs(model, batch, tc, g)
         out = model(batch["o"], batch["d"], batch["expression"], batch["pose"], jitter=batch["jitter"],
                     differentiable=True, extras=extras, background=frames.background)
         losses = compute_losses(out, batch["rgb"], batch["mask"], model.levels, tc)

@@ -85,6 +85,25 @@ def units_per_pixel(K: torch.Tensor, c2w: torch.Tensor) -> float:
     return float(c2w[:3, 3].norm()) / float(K[1, 1].abs())
 
 
+def fringe_geometry(cls: torch.Tensor, names: list[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """cls (N, H, W) class ids (`class_map`) -> each pixel's distance in pixels to the nearest
+    non-`outside` pixel, and (with a `scalp` class, else None) whether its nearest model region is
+    the scalp (the `edge` band hides the regions under it): the hair beyond the scalp."""
+    from scipy.ndimage import distance_transform_edt
+
+    def dist_to(target):
+        """Per frame, each pixel's distance to the nearest `target` pixel (inf in a frame without one)."""
+        return torch.stack([torch.as_tensor(distance_transform_edt((~t).numpy()), dtype=torch.float32) if bool(t.any())
+                            else torch.full(t.shape, float("inf")) for t in target])
+
+    outside = names.index(OUTSIDE)
+    dist = dist_to(cls != outside)
+    if "scalp" not in names:
+        return dist, None
+    regions = (cls != outside) & (cls != names.index(EDGE)) if EDGE in names else cls != outside
+    return dist, dist_to(cls == names.index("scalp")) <= dist_to(regions) + 0.5
+
+
 def fringe_profile(err: torch.Tensor, gt_mask: torch.Tensor, alpha: torch.Tensor, cls: torch.Tensor,
                    names: list[str], units_per_px: float) -> list[dict]:
     """The `outside` pixels (hair beyond the scalp and background) binned by their distance in
@@ -95,19 +114,8 @@ def fringe_profile(err: torch.Tensor, gt_mask: torch.Tensor, alpha: torch.Tensor
     `names` are the class names of `cls` (`class_map`). With a `scalp` class each bin is also split
     into the pixels whose nearest model region (the `edge` band hides the regions under it) is the
     scalp (the hair beyond it) and the rest (beyond the face, ears, neck): PSNR and pixel share of each."""
-    from scipy.ndimage import distance_transform_edt
-
-    def dist_to(target):
-        """Per frame, each pixel's distance to the nearest `target` pixel (inf in a frame without one)."""
-        return torch.stack([torch.as_tensor(distance_transform_edt((~t).numpy()), dtype=torch.float32) if bool(t.any())
-                            else torch.full(t.shape, float("inf")) for t in target])
-
     outside = names.index(OUTSIDE)
-    dist = dist_to(cls != outside)
-    beyond_scalp = None
-    if "scalp" in names:
-        regions = (cls != outside) & (cls != names.index(EDGE)) if EDGE in names else cls != outside
-        beyond_scalp = dist_to(cls == names.index("scalp")) <= dist_to(regions) + 0.5
+    dist, beyond_scalp = fringe_geometry(cls, names)
     total, n = float(err.sum()), err.numel()
     edges = list(FRINGE_PX) + [float("inf")]
     rows = []

@@ -102,6 +102,14 @@ def sample_batch(frames: Frames, ids: torch.Tensor, cfg: HeadbakeConfig, g: torc
             "pose": frames.pose[pick_d], "jitter": jitter, "frames": pick}
 
 
+def regulariser_inputs(model, batch: dict, tc, g: torch.Generator) -> dict:
+    """The `extras` a training step passes the model (`AvatarModel.regularisers`): the batch's
+    mask, eikonal points drawn uniformly in the fields' box from `g`, the prior settings."""
+    lo, hi = model.bbox_lo, model.bbox_hi
+    eik = lo + torch.rand(tc.eikonal_points, 3, generator=g).to(lo.device) * (hi - lo)
+    return dict(gt_mask=batch["mask"], eikonal_points=eik, prior_max=4096, prior_dist2=tc.prior_dist2, prior_gen=g)
+
+
 def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps: int | None = None) -> TrainResult:
     """Run stage 1 for `cfg` (up to `cfg.train.iterations`, or stop after `max_steps` more steps)."""
     from accelerate import Accelerator
@@ -176,9 +184,7 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
     while step < end:
         g = step_generator(cfg.seed, rank, step)
         batch = sample_batch(frames, ids, cfg, g, dev)
-        eik = core.bbox_lo + torch.rand(tc.eikonal_points, 3, generator=g).to(dev) * (core.bbox_hi - core.bbox_lo)
-        extras = dict(gt_mask=batch["mask"], eikonal_points=eik, prior_max=4096, prior_dist2=tc.prior_dist2,
-                      prior_gen=g)
+        extras = regulariser_inputs(core, batch, tc, g)
         out = model(batch["o"], batch["d"], batch["expression"], batch["pose"], jitter=batch["jitter"],
                     differentiable=True, extras=extras, background=frames.background,
                     shading_cond=noisy_frame_condition(batch["expression"], batch["pose"], core.shading_spec.n_exp,
