@@ -38,7 +38,7 @@ def main() -> None:
         ap.error(f"--windows must be odd and >= 1; got {args.windows}")
     cfg = load_config(args.config, overrides_of(args))
     videos = cfg.data.test_videos if args.split == "test" else cfg.data.train_videos
-    frames = load_frames(cfg, videos, 1, "cpu", progress=False)
+    frames = load_frames(cfg, videos, 1, "cpu", progress=False, max_frames=args.max_frames)
     n = min(frames.n, args.max_frames)
     flame = build_flame(cfg, "cpu", shape_params=torch.as_tensor(frames.shape_params, dtype=torch.float32)
                         if frames.shape_params is not None else None)

@@ -105,7 +105,7 @@ def evaluate(cfg, split: str = "test", device=None, max_frames: int | None = Non
         model.radiance_field = MeanBases(model.radiance_field)
     videos = cfg.data.test_videos if split == "test" else cfg.data.train_videos
     sub = cfg.data.test_subsample if split == "test" else cfg.data.train_subsample
-    frames = load_frames(cfg, videos, sub, device)
+    frames = load_frames(cfg, videos, sub, device, max_frames=max_frames)
     n = frames.n if max_frames is None else min(frames.n, max_frames)
     suffix = ("" if shading_condition == "frame" else f"_{shading_condition}") + ("_mean-bases" if mean_bases else "")
     out_dir = Path(out_dir) if out_dir else cfg.workpath / "eval" / f"stage1_{split}{suffix}"
@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="colour = mean of the K bases at each point (no normal/view/frame shading; diagnosis)")
     add_override_args(ap, "workdir=runs/other")
     args = ap.parse_args(argv)
+    if args.max_frames is not None and args.max_frames < 1:
+        ap.error(f"--max-frames must be >= 1; got {args.max_frames}")
     args.overrides = overrides_of(args)
     from train.config import load_config
     from train.configlib import ConfigError

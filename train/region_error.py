@@ -258,7 +258,7 @@ def region_error(cfg, split: str = "test", max_frames: int | None = 10, edge_px:
         apply_variant(model, v)()  # fail on a bad name before rendering anything
     videos = cfg.data.test_videos if split == "test" else cfg.data.train_videos
     sub = cfg.data.test_subsample if split == "test" else cfg.data.train_subsample
-    frames = load_frames(cfg, videos, sub, device, progress=progress)
+    frames = load_frames(cfg, videos, sub, device, progress=progress, max_frames=max_frames)
     n = frames.n if max_frames is None else min(frames.n, max_frames)
     flame_cpu = copy.deepcopy(model.flame).to("cpu")
     errs = {v: [] for v in variants}

@@ -297,6 +297,27 @@ def test_sixteen_bit_and_colour_masks(tmp_path):
         np.testing.assert_allclose(s.masks[n].astype(np.float64), want, atol=1e-3)
 
 
+def test_max_frames_keeps_the_first_selected_frames_and_decodes_no_others(tmp_path):
+    """`max_frames` truncates the selection (across videos, after subsample): the same frames and
+    values as the full read's first ones; the frames past it are not even opened."""
+    make_video(tmp_path, "a", ks=range(1, 4))
+    make_video(tmp_path, "b", ks=range(1, 5))
+    full = read_subject(tmp_path, ["a", "b"], [0, 2, 3], (SIZE, SIZE), n_exp=3, progress=False)
+    part = read_subject(tmp_path, ["a", "b"], [0, 2, 3], (SIZE, SIZE), n_exp=3, progress=False, max_frames=3)
+    assert full.frame.tolist() == [1, 3, 1, 3, 4] and part.frame.tolist() == [1, 3, 1]
+    assert part.video == ["a", "a", "b"]
+    np.testing.assert_array_equal(part.images, full.images[:3])
+    np.testing.assert_array_equal(part.masks, full.masks[:3])
+    np.testing.assert_array_equal(part.c2w, full.c2w[:3])
+    np.testing.assert_array_equal(part.expression, full.expression[:3])
+    (tmp_path / "b" / "image" / "4.png").write_bytes(b"not a png")  # past the cut: never decoded
+    assert read_subject(tmp_path, ["a", "b"], [0, 2, 3], (SIZE, SIZE), n_exp=3, progress=False, max_frames=3).frame.tolist() == [1, 3, 1]
+    assert len(read_subject(tmp_path, ["a"], 1, (SIZE, SIZE), n_exp=3, progress=False, max_frames=10).frame) == 3
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="max_frames"):
+            read_subject(tmp_path, ["a"], 1, (SIZE, SIZE), n_exp=3, progress=False, max_frames=bad)
+
+
 def test_imavatar_nested_root_gets_a_hint(tmp_path):
     make_video(tmp_path / "subj" / "subj", "MVI_1")
     msg = _expect(tmp_path / "subj" / "MVI_1" / "flame_params.json", "flame_params.json", _read(tmp_path / "subj", ["MVI_1"]))

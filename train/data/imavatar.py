@@ -254,8 +254,12 @@ def read_subject(
     n_exp: int = 50,
     progress: bool = True,
     mask_thresholds: Sequence[float] = (MASK_ZERO_BELOW, MASK_ONE_ABOVE),
+    max_frames: int | None = None,
 ) -> SubjectFrames:
     """Load the selected frames of `videos` under `root` (IMavatar layout) into memory.
+
+    `max_frames` keeps only the first that many selected frames (in video, then frame order), so
+    tools that look at a few frames decode only those; None keeps all.
 
     `img_res` is (H, W); images are resized (PIL bilinear) when their size differs.
     `background` is kept for `ImavatarDataset` (SubjectFrames holds the raw RGB).
@@ -271,6 +275,8 @@ def read_subject(
         raise ValueError(f"videos must be a non-empty list of folder names; got {videos!r}")
     if n_exp <= 0:
         raise ValueError(f"n_exp must be positive; got {n_exp}")
+    if max_frames is not None and (isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 1):
+        raise ValueError(f"max_frames must be an int >= 1 or None; got {max_frames!r}")
     lo, hi = (float(v) for v in mask_thresholds)
     if not 0.0 <= lo <= hi <= 1.0:
         raise ValueError(f"mask_thresholds must be (low, high) with 0 <= low <= high <= 1; got {tuple(mask_thresholds)}")
@@ -286,6 +292,7 @@ def read_subject(
                 plan.append((video, fp, i, k, K, _mask_dir(fp["image_dir"][i], fp["path"], f"frames[{i}].file_path")))
     if not plan:
         raise DatasetError(f"{root}: field 'subsample': selects no frame of videos {list(videos)} (subsample={subsample!r})")
+    plan = plan[:max_frames]
     N = len(plan)
     images = np.empty((N, H, W, 3), dtype=np.uint8)
     masks = np.empty((N, H, W), dtype=np.float16)

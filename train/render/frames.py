@@ -61,8 +61,10 @@ def _bbox(mask: np.ndarray) -> list[int]:
     return [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
 
 
-def load_frames(cfg, videos: list[str], subsample, device, progress: bool = True) -> Frames:
-    """Read a split with the IMavatar reader (`train.data.read_subject`) -> Frames on `device`.
+def load_frames(cfg, videos: list[str], subsample, device, progress: bool = True,
+                max_frames: int | None = None) -> Frames:
+    """Read a split with the IMavatar reader (`train.data.read_subject`) -> Frames on `device`;
+    `max_frames`: only the split's first that many frames (None: all).
 
     Dataset errors (`train.data.DatasetError`) propagate unchanged: they name file and field.
     """
@@ -70,7 +72,7 @@ def load_frames(cfg, videos: list[str], subsample, device, progress: bool = True
 
     dc = cfg.data
     sub = read_subject(dc.root, videos, subsample, tuple(dc.img_res), tuple(dc.background), dc.n_exp,
-                       progress=progress, mask_thresholds=tuple(dc.mask_thresholds))
+                       progress=progress, mask_thresholds=tuple(dc.mask_thresholds), max_frames=max_frames)
     images = np.asarray(sub.images)
     masks = np.asarray(sub.masks)
     if masks.dtype != np.uint8:
