@@ -23,7 +23,7 @@ from train.render.frames import load_frames
 from train.synth.render import SubjectRenderer
 from train.trainer import regulariser_inputs, sample_batch
 
-TERMS = ("rgb", "alpha", "level", "eikonal", "surface", "normal_smooth", "outer_alpha")
+TERMS = ("rgb", "alpha", "level", "eikonal", "surface", "surface_inside", "normal_smooth", "outer_alpha")
 
 
 def main() -> None:

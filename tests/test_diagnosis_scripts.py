@@ -1,4 +1,5 @@
-"""The diagnosis scripts (aliasing_ceiling, hair_layer_check, hair_cover_check, level_pull_check) on the tiny synthetic subject."""
+"""The diagnosis scripts (aliasing_ceiling, hair_layer_check, hair_cover_check, level_pull_check,
+region_level_check) on the tiny synthetic subject."""
 
 import os
 import re
@@ -71,3 +72,21 @@ def test_level_pull_check_reports_each_term_per_offset(tmp_path):
         assert {"rgb", "alpha", "level", "eikonal", "surface"} <= set(rows), r.stdout
         values = re.findall(r"[+-]\d\.\de[+-]\d\d", rows["level"])
         assert len(values) == 2 and any(float(v) != 0.0 for v in values)  # the level loss moves s
+
+
+def test_region_level_check_reports_each_region_against_the_opaque_level(tmp_path):
+    assert _run(["-m", "train.synth", "-c", TINY]).returncode == 0
+    r = _run(["-m", "train", "-c", TINY, "--set", f"workdir={tmp_path}", "--set", "train.iterations=2",
+              "--set", "train.preview_every=1000"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = _run(["scripts/region_level_check.py", "--workdir", str(tmp_path)])
+    assert r.returncode == 0, r.stderr[-2000:]
+    everything, front = r.stdout.split("front-facing (normal z > 0.6)")
+    row = r"^(\w+)\s+(\d+)\s+[+-]\d\.\d{4} / [+-]\d\.\d{4} / [+-]\d\.\d{4}\s+([+-]\d\.\d{4})\s+(\d\.\d{4})\s+(\d\.\d{3})\s*$"
+    rows_all = {m[0]: m for m in re.findall(row, everything, re.M)}
+    rows_front = {m[0]: m for m in re.findall(row, front, re.M)}
+    assert {"skin", "teeth", "eyes", "scalp"} <= set(rows_all), r.stdout
+    assert set(rows_front) <= set(rows_all)
+    assert all(int(rows_front[k][1]) <= int(rows_all[k][1]) for k in rows_front)
+    # two steps after the mesh-distance init: the skin still lies on the opaque level
+    assert abs(float(rows_front["skin"][2])) < 0.02, r.stdout

@@ -67,6 +67,7 @@ def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tens
     losses["eikonal"] = out["eikonal"]
     losses["residual"] = out["deform_residual"]
     losses["surface"] = out["surface"]
+    losses["surface_inside"] = out["surface_inside"]
     outer = out["outer_alpha"].float()  # (B, R, L-1): empty with a single level
     losses["outer_alpha"] = outer.sum() / max(outer.numel(), 1)
     losses["basis_spread"] = out["basis_spread"]
@@ -74,7 +75,8 @@ def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tens
     losses["total"] = (tcfg.w_rgb * losses["rgb"] + tcfg.w_alpha * losses["alpha"] + tcfg.w_level * losses["level"]
                        + tcfg.w_prior * losses["prior"] + tcfg.w_eikonal * losses["eikonal"]
                        + tcfg.w_residual * losses["residual"] + tcfg.w_outer_alpha * losses["outer_alpha"]
-                       + tcfg.w_surface * losses["surface"] + tcfg.w_basis_spread * losses["basis_spread"]
+                       + tcfg.w_surface * losses["surface"] + tcfg.w_surface_inside * losses["surface_inside"]
+                       + tcfg.w_basis_spread * losses["basis_spread"]
                        + tcfg.w_normal_smooth * losses["normal_smooth"])
     with torch.no_grad():
         losses["psnr"] = psnr_from_mse(diff.detach().pow(2).mean())

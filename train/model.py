@@ -209,6 +209,9 @@ class AvatarModel(nn.Module):
         # the model's surface lies on or inside the opaque layer (one-sided: hair may lie outside)
         s_v = self.manifold_field(self.surface_points(self.cfg.train.surface_samples, prior_gen))
         res["surface"] = (s_v - self.levels[0]).clamp_min(0.0).mean()
+        # and, weighted by train.w_surface_inside, not deep inside it (where colour alone cannot
+        # tell the depth, e.g. a sheet spanning the open mouth in front of the teeth)
+        res["surface_inside"] = (self.levels[0] - s_v).clamp_min(0.0).mean()
         return res
 
     def surface_points(self, n: int, gen: torch.Generator | None = None) -> Tensor:

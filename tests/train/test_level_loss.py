@@ -16,7 +16,7 @@ def _out(s_min: torch.Tensor) -> dict:
     return {"rgb": torch.full((1, r, 3), 0.5), "alpha": torch.zeros(1, r), "s_min": s_min,
             "has_valid": torch.ones(1, r, dtype=torch.bool), "outer_alpha": torch.zeros(1, r, 3),
             "prior_expr": zero, "prior_pose": zero, "prior_skin": zero, "eikonal": zero, "deform_residual": zero,
-            "surface": zero, "basis_spread": zero, "normal_smooth": zero}
+            "surface": zero, "surface_inside": zero, "basis_spread": zero, "normal_smooth": zero}
 
 
 def _level(tc: TrainConfig, s: float, mask: float, levels: torch.Tensor) -> tuple[float, float]:
@@ -66,3 +66,14 @@ def test_hinge_pulls_only_from_the_wrong_side():
 def test_level_loss_must_be_known():
     with pytest.raises(ValueError, match="level_loss"):
         TrainConfig(level_loss="l2").validate()
+
+
+def test_surface_inside_weight_enters_the_total_and_must_be_non_negative():
+    out = _out(torch.zeros(1, 2))
+    out["surface_inside"] = torch.tensor(0.03)
+    args = torch.full((1, 2, 3), 0.5), torch.ones(1, 2), torch.linspace(-0.1, 0.0, 4)
+    off = compute_losses(out, *args, TrainConfig())
+    on = compute_losses(out, *args, TrainConfig(w_surface_inside=2.0))
+    assert float(on["total"] - off["total"]) == pytest.approx(0.06, rel=1e-5)
+    with pytest.raises(ValueError, match="w_surface_inside"):
+        TrainConfig(w_surface_inside=-1.0).validate()

@@ -173,7 +173,7 @@ def test_outer_layers_start_transparent_and_outer_alpha_loss_penalises_them(mode
     base = {"rgb": torch.full((1, r, 3), 0.5), "alpha": torch.ones(1, r), "s_min": torch.zeros(1, r),
             "has_valid": torch.zeros(1, r, dtype=torch.bool), "prior_expr": torch.tensor(0.0),
             "prior_pose": torch.tensor(0.0), "prior_skin": torch.tensor(0.0), "eikonal": torch.tensor(0.0),
-            "deform_residual": torch.tensor(0.0), "surface": torch.tensor(0.0), "basis_spread": torch.tensor(0.0),
+            "deform_residual": torch.tensor(0.0), "surface": torch.tensor(0.0), "surface_inside": torch.tensor(0.0), "basis_spread": torch.tensor(0.0),
             "normal_smooth": torch.tensor(0.0)}
     tgt = torch.full((1, r, 3), 0.5), torch.ones(1, r)
     clear = compute_losses({**base, "outer_alpha": torch.zeros(1, r, n_lv - 1)}, *tgt, model.levels, model.cfg.train)
@@ -203,7 +203,7 @@ def test_basis_spread_is_the_bases_variance_at_hits(model):
     expect = (bases - bases.mean(-2, keepdim=True)).pow(2).sum(-1).mean(-1).mean()
     torch.testing.assert_close(out["basis_spread"], expect, rtol=1e-4, atol=1e-7)
     zero = torch.tensor(0.0)
-    out.update(prior_expr=zero, prior_pose=zero, prior_skin=zero, eikonal=zero, deform_residual=zero, surface=zero,
+    out.update(prior_expr=zero, prior_pose=zero, prior_skin=zero, eikonal=zero, deform_residual=zero, surface=zero, surface_inside=zero,
                normal_smooth=zero)
     cfg = dataclasses.replace(model.cfg.train, w_basis_spread=0.5)
     tgt = torch.full_like(out["rgb"], 0.5), torch.ones_like(out["alpha"])
@@ -222,7 +222,8 @@ def _regularisers(model, seed=5):
 
 
 def test_surface_term_is_one_sided_on_the_opaque_level(model):
-    """`surface` charges model surface points outside the innermost level, never those inside it."""
+    """`surface` charges model surface points outside the innermost level, never those inside it;
+    `surface_inside` the reverse."""
     pts = model.surface_points(model.cfg.train.surface_samples, torch.Generator().manual_seed(5))
     s_v = model.manifold_field(pts).detach()
     out = _regularisers(model)
@@ -233,9 +234,11 @@ def test_surface_term_is_one_sided_on_the_opaque_level(model):
         model.levels.fill_(float(s_v.max()) + 0.01)  # every vertex inside the opaque level
         out = _regularisers(model)
         assert float(out["surface"]) == 0.0
+        # ... which the other side (`surface_inside`, train.w_surface_inside) charges by their depth
+        torch.testing.assert_close(out["surface_inside"].detach(), (model.levels[0] - s_v).mean())
         model.levels.fill_(float(s_v.min()) - 0.05)  # every vertex outside: all charged, gradient pulls s down
         out = _regularisers(model)
-        assert float(out["surface"]) > 0.04
+        assert float(out["surface"]) > 0.04 and float(out["surface_inside"]) == 0.0
         out["surface"].backward()
         assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in model.manifold_field.parameters())
     finally:
