@@ -15,17 +15,9 @@ from __future__ import annotations
 import argparse
 
 import torch
-import torch.nn.functional as F
 
+from train.fields import vertex_normals
 from train.model import load_stage1
-
-
-def vertex_normals(v: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
-    """Area-weighted unit vertex normals (V, 3) of a triangle mesh."""
-    f = faces.long()
-    fn = torch.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]], dim=-1)
-    vn = torch.zeros_like(v).index_add_(0, f.reshape(-1), fn.repeat_interleave(3, 0))
-    return F.normalize(vn, dim=-1)
 
 
 def main() -> None:
@@ -39,7 +31,7 @@ def main() -> None:
     if regions is None or not names:
         raise SystemExit("region_level_check needs a morphable model with vertex regions (the procedural head)")
     v = model.canonical_vertices
-    front = vertex_normals(v, model.flame.faces)[:, 2] > args.front
+    front = vertex_normals(v, model.flame.faces.long())[:, 2] > args.front
     with torch.no_grad():
         s = model.manifold_field(v).reshape(-1)
         gn = model.manifold_field.gradient(v, cfg.model.fd_eps).norm(dim=-1).clamp_min(1e-6)

@@ -12,6 +12,7 @@ non-zero entries and their values) and restored bit for bit on load.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -58,9 +59,7 @@ def unpack_sparse(obj):
     """Inverse of `pack_sparse` (other objects unchanged)."""
     if not (isinstance(obj, dict) and obj.get(PACKED) == 1):
         return obj
-    n = 1
-    for d in obj["shape"]:
-        n *= int(d)
+    n = math.prod(int(d) for d in obj["shape"])
     bits = obj["bits"][:, None] >> torch.arange(8, dtype=torch.uint8)
     nz = (bits & 1).bool().reshape(-1)[:n]
     values = obj["values"]
