@@ -514,6 +514,41 @@ def test_skinning_only_deformation_residual_matches_full_residual_with_zero_coef
         DeformField(lo, hi, prior, n_exp, n_bones, r, "expression")
 
 
+@pytest.mark.parametrize("mode", ["all", "skinning"])
+def test_deform_field_samples_prior_and_residual_apart_as_one_volume(mode):
+    """`DeformField.forward` samples the prior and the upsampled residual separately (no full
+    C-channel volume in memory); trilinear sampling is linear, so it equals sampling `volume()`."""
+    from train.fields.deformer import DeformField
+    from train.fields.grid import sample_volume, to_grid_coords
+
+    g = torch.Generator().manual_seed(5)
+    n_exp, n_bones = 2, 3
+    prior = torch.rand(1, n_exp * 3 + 108 + n_bones, 6, 6, 6, generator=g)
+    lo, hi = -torch.ones(3), torch.ones(3)
+    field = DeformField(lo, hi, prior, n_exp, n_bones, 4, mode)
+    with torch.no_grad():
+        field.residual.copy_(torch.randn(field.residual.shape, generator=g))
+    x = torch.rand(64, 3, generator=g) * 1.8 - 0.9
+    v = sample_volume(field.volume(), to_grid_coords(x[None], lo, hi))[0]
+    e, p, logit = field._split(v)
+    expect = (e.reshape(-1, n_exp, 3), p.reshape(-1, 36, 3), torch.softmax(logit, dim=-1))
+    for a, b in zip(field(x), expect):
+        torch.testing.assert_close(a, b)
+
+
+def test_attribute_volume_filled_in_chunks_is_the_nearest_vertex_table():
+    from train.fields.prior import attribute_volume, nearest_vertex
+
+    g = torch.Generator().manual_seed(6)
+    verts = torch.rand(40, 3, generator=g) * 2 - 1
+    expr, pose, w = torch.randn(40, 2, 3, generator=g), torch.randn(40, 36, 3, generator=g), torch.rand(40, 3, generator=g)
+    pts = torch.rand(5, 5, 5, 3, generator=g) * 2 - 1
+    vol = attribute_volume(pts, verts, expr, pose, w, chunk=7)  # 125 points: 18 chunks, the last partial
+    _, idx = nearest_vertex(pts.reshape(-1, 3), verts)
+    expect = torch.cat([expr[idx].flatten(1), pose[idx].flatten(1), w[idx]], dim=-1).T.reshape(1, -1, 5, 5, 5)
+    torch.testing.assert_close(vol, expect)
+
+
 def test_frame_condition_noise_scales_with_each_inputs_training_spread(model):
     """train.frame_cond_noise: the shading MLP sees its frame's condition plus noise of that many
     per-input standard deviations; off (None: the frame's own) at 0; the render uses the override."""

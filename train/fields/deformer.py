@@ -32,7 +32,9 @@ _W_FLOOR = 1e-4
 def prior_logits_volume(volume: Tensor, n_exp: int) -> Tensor:
     """Attribute volume with weights (1, C, R, R, R) -> same with log-weights as the last Jb channels."""
     e3 = n_exp * 3 + 108
-    return torch.cat([volume[:, :e3], torch.log(volume[:, e3:].clamp_min(_W_FLOOR))], dim=1)
+    out = volume.clone()  # one copy (torch.cat of slices would hold two at once)
+    out[:, e3:] = torch.log(volume[:, e3:].clamp_min(_W_FLOOR))
+    return out
 
 
 class DeformField(nn.Module):
@@ -80,7 +82,13 @@ class DeformField(nn.Module):
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """x (N, 3) -> E (N, n_exp, 3), P (N, 36, 3), w (N, Jb) (rows sum to 1)."""
         x = x.reshape(-1, 3).float()
-        v = sample_volume(self.volume(), to_grid_coords(x[None], self.lo, self.hi))[0]
+        g = to_grid_coords(x[None], self.lo, self.hi)
+        # sampling is linear in the volume: prior and residual sampled apart equal sampling volume(),
+        # without materialising the full C-channel volume (11 GB at 256^3)
+        v = sample_volume(self.prior, g)[0]
+        res = sample_volume(self._up(self.residual), g)[0]  # (N, c): the last c channels
+        c = res.shape[1]
+        v = torch.cat([v[:, : v.shape[1] - c], v[:, v.shape[1] - c :] + res], dim=1)
         e, p, logit = self._split(v)
         return e.reshape(-1, self.n_exp, 3), p.reshape(-1, 36, 3), torch.softmax(logit, dim=-1)
 

@@ -81,13 +81,19 @@ def vertex_attributes(flame) -> tuple[Tensor, Tensor, Tensor]:
     return expr.float(), pose.float(), flame.skin_weights.float()
 
 
-def attribute_volume(points: Tensor, verts: Tensor, expr: Tensor, pose: Tensor, weights: Tensor) -> Tensor:
+def attribute_volume(points: Tensor, verts: Tensor, expr: Tensor, pose: Tensor, weights: Tensor,
+                     chunk: int = 1 << 20) -> Tensor:
     """Nearest-vertex attributes at lattice points (R, R, R, 3) -> volume (1, C, R, R, R).
 
     Channels: E flattened (n_exp * 3, index e * 3 + c), P flattened (36 * 3, index p * 3 + c),
     then the Jb skinning weights.
     """
     r = points.shape[0]
-    _, idx = nearest_vertex(points.reshape(-1, 3), verts)
-    feats = torch.cat([expr[idx].flatten(1), pose[idx].flatten(1), weights[idx]], dim=-1)
-    return feats.T.reshape(1, -1, r, r, r).contiguous()
+    pts = points.reshape(-1, 3)
+    table = torch.cat([expr.flatten(1), pose.flatten(1), weights], dim=-1).T.contiguous()  # (C, V)
+    out = torch.empty(table.shape[0], pts.shape[0], device=pts.device, dtype=table.dtype)
+    # filled `chunk` lattice points at a time: at 256^3 the volume alone is 11 GB, so no full-size temporaries
+    for i in range(0, pts.shape[0], chunk):
+        _, idx = nearest_vertex(pts[i : i + chunk], verts)
+        out[:, i : i + chunk] = table[:, idx]
+    return out.reshape(1, -1, r, r, r)
