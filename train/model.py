@@ -30,8 +30,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from train.fields import (DeformField, ManifoldField, RadianceField, area_samples, attribute_volume, canonical_cube,
-                          lattice_points, signed_distance, vertex_attributes, vertex_normals)
+from train.fields import (DeformField, ManifoldField, RadianceField, area_samples, attribute_volume, box_dims, box_lattice,
+                          canonical_cube, lattice_points, signed_distance, vertex_attributes, vertex_normals)
 from train.render.renderer import render_rays
 from train.render.warp import FrameState, blend, inv3, matvec, vertex_init_state
 from train.shading import FrameMLP, ShadingSpec
@@ -43,6 +43,27 @@ CONFIG_NAME = "config.yaml"
 def candidate_bones(ghostbone: bool) -> tuple[int, ...]:
     """Bones whose rigid inverse seeds the inverse deformation: (ghost|root, neck, jaw)."""
     return (0, 2, 3) if ghostbone else (0, 1, 2)
+
+
+
+def detail_box(mc, lo: Tensor, hi: Tensor, verts: Tensor, expr: Tensor, posed: Tensor,
+               weights: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """`model.deform_detail_*`: (box lo, box hi, attribute volume) around the canonical vertices whose
+    strongest bone is one of the parts (FLAME's bones end jaw, left eye, right eye)."""
+    jb = weights.shape[1]
+    bones = {"eyes": (jb - 2, jb - 1), "jaw": (jb - 3,)}
+    top = weights.argmax(1)
+    sel = torch.zeros_like(top, dtype=torch.bool)
+    for part in mc.deform_detail_parts:
+        for b in bones[part]:
+            sel |= top == b
+    if not bool(sel.any()):
+        raise ValueError(f"model.deform_detail_parts {mc.deform_detail_parts}: no vertex of the morphable model "
+                         "has one of those bones as its strongest")
+    dlo, dhi = verts[sel].amin(0) - mc.deform_detail_margin, verts[sel].amax(0) + mc.deform_detail_margin
+    dlo, dhi = torch.maximum(dlo, lo), torch.minimum(dhi, hi)
+    dims = box_dims(dlo, dhi, float((hi - lo).max()) / (mc.deform_detail_res - 1))
+    return dlo, dhi, attribute_volume(box_lattice(dlo, dhi, dims), verts, expr, posed, weights)
 
 
 class AvatarModel(nn.Module):
@@ -89,6 +110,9 @@ class AvatarModel(nn.Module):
             step = max(1, -(-verts.shape[0] // mc.init_vertices))
             self.register_buffer("init_vertex_ids", torch.arange(0, verts.shape[0], step, device=dev), persistent=False)
             prior = attribute_volume(lattice_points(lo, hi, mc.deform_prior_res), verts, expr, posed, weights)
+            detail = None
+            if mc.deform_detail_res > 0:
+                detail = detail_box(mc, lo, hi, verts, expr, posed, weights)
             r = mc.manifold_base_res
             if init_fields:
                 normals = vertex_normals(verts, flame.faces.long())
@@ -106,7 +130,7 @@ class AvatarModel(nn.Module):
         self.n_bones = weights.shape[1]
         self.manifold_field = ManifoldField(lo, hi, base, mc.manifold_grid_res, mc.grid_channels, mc.mlp_hidden)
         self.deform_field = DeformField(lo, hi, prior, n_exp, self.n_bones, mc.deform_residual_res,
-                                        mc.deform_residual_channels)
+                                        mc.deform_residual_channels, detail, mc.deform_detail_margin)
         self.radiance_field = RadianceField(lo, hi, mc.radiance_grid_res, mc.grid_channels, mc.mlp_hidden,
                                             mc.dim_pos_feature, mc.num_texture_basis, mc.alpha_init,
                                             mc.basis_rank, mc.basis_ladder, mc.radiance_plane_res)
@@ -158,7 +182,7 @@ class AvatarModel(nn.Module):
             d_pf = out.pose_feature.float() - self.canonical_pose_feature
         volumes = self.deform_field.frame_volumes(d_expr, d_pf)
         fs = FrameState(out.transforms.float(), self.canonical_transforms, volumes,
-                        candidate_bones(self.ghostbone))
+                        candidate_bones(self.ghostbone), detail_volumes=self.deform_field.frame_detail_volumes(d_expr, d_pf))
         if self.cfg.model.inverse_init == "vertex":
             with torch.no_grad():
                 sub = self.init_vertex_ids

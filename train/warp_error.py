@@ -176,15 +176,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     res = warp_error(model, frames, progress=not args.quiet)
+    detail = model.deform_field.detail
     res.update(split=args.split, every=args.every, field="trained" if trained else "prior",
-               deform_prior_res=int(model.deform_field.prior_res))
+               deform_prior_res=int(model.deform_field.prior_res),
+               detail_box=None if detail is None else {"parts": list(model.cfg.model.deform_detail_parts),
+                                                        "voxels": list(detail.shape[2:])})
     if args.inverse:
         H, W = cfg.data.img_res
         res["inverse"] = inverse_error(model, [dict(f, size=(H, W)) for f in frames], args.wrong_root, not args.quiet)
     out = cfg.workpath / "eval" / f"warp_error_{args.split}.json"
     atomic_write_text(out, json.dumps(res, indent=2))
     a = res["all"]
-    print(f"warp error, {res['field']} field at {res['deform_prior_res']}^3, {args.split} ({res['frames']} frames, "
+    box = res["detail_box"]
+    box = "" if box is None else f" + {'/'.join(box['parts'])} box {'x'.join(map(str, box['voxels']))}"
+    print(f"warp error, {res['field']} field at {res['deform_prior_res']}^3{box}, {args.split} ({res['frames']} frames, "
           f"{res['vertices']} vertices): mean {a['mean']:.3f} px, p95 {a['p95']:.3f}, max {a['max']:.2f}")
     for name, r in res["regions"].items():
         print(f"  {name:16s} {r['n'] // max(res['frames'], 1):6d} vertices: mean {r['mean']:6.3f}  p95 {r['p95']:6.3f}  max {r['max']:6.2f} px")

@@ -549,6 +549,102 @@ def test_attribute_volume_filled_in_chunks_is_the_nearest_vertex_table():
     torch.testing.assert_close(vol, expect)
 
 
+def _linear_attribute_volume(points, n_ch, seed=7):
+    """A (1, C, D, H, W) volume of a function linear in x (trilinear reads reproduce it exactly),
+    with constant positive skinning weights in the last 3 channels (the field reads their logs)."""
+    g = torch.Generator().manual_seed(seed)
+    a, b = torch.randn(3, n_ch, generator=g) * 0.3, torch.randn(n_ch, generator=g) * 0.3
+    v = points @ a + b
+    v[..., -3:] = b[-3:].abs() + 0.1
+    return v.permute(3, 0, 1, 2)[None].contiguous()
+
+
+def _fields_with_detail(detail_fn=_linear_attribute_volume):
+    from train.fields.deformer import DeformField
+    from train.fields.grid import box_lattice, lattice_points
+
+    n_exp, n_bones = 2, 3
+    n_ch = n_exp * 3 + 108 + n_bones
+    lo, hi = -torch.ones(3), torch.ones(3)
+    prior = _linear_attribute_volume(lattice_points(lo, hi, 6), n_ch)
+    dlo, dhi = torch.tensor([-0.3, -0.2, 0.0]), torch.tensor([0.3, 0.4, 0.5])
+    dims = (9, 11, 7)
+    detail = (dlo, dhi, detail_fn(box_lattice(dlo, dhi, dims), n_ch))
+    plain = DeformField(lo, hi, prior, n_exp, n_bones, 4, "skinning")
+    fine = DeformField(lo, hi, prior, n_exp, n_bones, 4, "skinning", detail, detail_ramp=0.075)
+    return plain, fine, n_exp
+
+
+def test_eye_detail_volume_blends_into_the_coarse_prior():
+    """The detail box's volume replaces the coarse prior in its core, blends over the ramp and is not
+    read outside; where both hold the same (linear) function the field is unchanged."""
+    plain, same, n_exp = _fields_with_detail()
+    x = torch.rand(200, 3) * 2 - 1
+    for a, b in zip(plain(x), same(x)):
+        torch.testing.assert_close(a, b)
+    _, other, _ = _fields_with_detail(lambda pts, n_ch: _linear_attribute_volume(pts, n_ch, seed=8))
+    core = torch.tensor([[0.0, 0.1, 0.25]])  # the box centre
+    outside = torch.tensor([[0.9, -0.9, 0.9], [0.31, 0.1, 0.25]])
+    ramp = torch.tensor([[0.27, 0.1, 0.25]])  # 0.03 inside the x face: 0.4 of the 0.075 ramp
+    assert float(other.detail_weight(core)) == 1.0 and float(other.detail_weight(ramp)) == pytest.approx(0.4)
+    assert (other.detail_weight(outside) == 0).all()
+    for a, b in zip(plain(outside), other(outside)):
+        torch.testing.assert_close(a, b)
+    assert not torch.allclose(plain(core)[0], other(core)[0])
+    # in the ramp: the prior read there is the convex blend 0.4 detail + 0.6 coarse
+    from train.fields.grid import sample_volume, to_grid_coords
+
+    coarse = sample_volume(plain.prior, to_grid_coords(ramp[None], plain.lo, plain.hi))
+    fine = sample_volume(other.detail, to_grid_coords(ramp[None], other.detail_lo, other.detail_hi))
+    e, _, _ = other._split(0.4 * fine + 0.6 * coarse)
+    torch.testing.assert_close(other(ramp)[0], e.reshape(1, n_exp, 3))
+
+
+def test_eye_detail_frame_volumes_match_the_field_and_train_the_residual():
+    """The per-frame detail volume contracts the detail prior like `frame_volumes` contracts the coarse
+    one: in the box, `frame_warp` equals E.dpsi + P^T.dpf and softmax(logits) of the field itself;
+    the residual's gradient reaches it."""
+    _, field, n_exp = _fields_with_detail(lambda pts, n_ch: _linear_attribute_volume(pts, n_ch, seed=8))
+    g = torch.Generator().manual_seed(9)
+    d_e, d_p = torch.randn(2, n_exp, generator=g), torch.randn(2, 36, generator=g)
+    x = (torch.rand(2, 40, 3, generator=g) - 0.5) * torch.tensor([0.5, 0.5, 0.4]) + torch.tensor([0.0, 0.1, 0.25])
+    vol, dvol = field.frame_volumes(d_e, d_p), field.frame_detail_volumes(d_e, d_p)
+    assert dvol.shape == (2, 3 + 3, 9, 11, 7)
+    disp, w = field.frame_warp(x, vol, dvol)
+    for b in range(2):
+        e, p, wf = field(x[b])
+        torch.testing.assert_close(disp[b], torch.einsum("nec,e->nc", e, d_e[b]) + torch.einsum("npc,p->nc", p, d_p[b]))
+        torch.testing.assert_close(w[b], wf)
+    with torch.no_grad():
+        field.residual.normal_(generator=g)
+    disp, w = field.frame_warp(x, field.frame_volumes(d_e, d_p), field.frame_detail_volumes(d_e, d_p))
+    w.pow(2).sum().backward()
+    assert field.residual.grad.abs().sum() > 0
+
+
+def test_eye_detail_box_brings_the_field_closer_to_the_eye_vertices():
+    from train.model import AvatarModel, build_flame
+
+    torch.manual_seed(0)
+    errs = {}
+    for res in (0, 80):
+        cfg = load_config("configs/tiny.yaml", [f"model.deform_detail_res={res}"])
+        flame = build_flame(cfg, "cpu")
+        m = AvatarModel(cfg, flame, torch.zeros(cfg.data.n_exp))
+        w = m.vertex_weights
+        eye = w.argmax(1) >= w.shape[1] - 2
+        _, _, wf = m.deform_attrs(m.canonical_vertices[eye])
+        errs[res] = float((wf - w[eye]).abs().sum(-1).mean())
+        if res:
+            assert m.deform_field.detail is not None
+            assert (m.deform_field.detail_weight(m.canonical_vertices[eye]) > 0.999).all()  # the ramp is the margin
+    assert errs[80] < 0.5 * errs[0], errs
+    with pytest.raises(ValueError, match="deform_detail_res"):
+        load_config("configs/tiny.yaml", ["model.deform_detail_res=-1"])
+    with pytest.raises(ValueError, match="deform_detail_parts"):
+        load_config("configs/tiny.yaml", ["model.deform_detail_parts=[nose]"])
+
+
 def test_frame_condition_noise_scales_with_each_inputs_training_spread(model):
     """train.frame_cond_noise: the shading MLP sees its frame's condition plus noise of that many
     per-input standard deviations; off (None: the frame's own) at 0; the render uses the override."""

@@ -12,6 +12,12 @@ as the morphable model's and is refined where the images ask for it. With `resid
 coefficients (156 per voxel with 16 expressions) stay the prior's, since with them the residual
 can fit a warp per training frame that new frames do not share.
 
+An optional `detail` volume holds the same prior at a finer spacing over a small box (the eyes:
+surfaces of different motion -- eyeball, lids, brows -- share the coarse lattice's cells there, so
+the blended field folds and inverse deformation finds wrong roots). Inside the box the prior is
+read from it, blended into the coarse one over a band `detail_ramp` wide (world units) inside the
+box's faces.
+
 Inverse deformation evaluates the field many times per sample for one frame's (psi, pose
 feature). Since everything but the softmax is linear in V, `frame_volumes` contracts the
 expression/pose channels with the frame's coefficient deltas once per frame: the per-point work
@@ -24,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from train.fields.grid import sample_volume, to_grid_coords
+from train.fields.grid import box_lattice, sample_volume, to_grid_coords
 
 _W_FLOOR = 1e-4
 
@@ -39,7 +45,10 @@ def prior_logits_volume(volume: Tensor, n_exp: int) -> Tensor:
 
 class DeformField(nn.Module):
     def __init__(self, lo: Tensor, hi: Tensor, prior_volume: Tensor, n_exp: int, n_bones: int, residual_res: int,
-                 residual_channels: str = "all"):
+                 residual_channels: str = "all", detail: tuple[Tensor, Tensor, Tensor] | None = None,
+                 detail_ramp: float = 0.02):
+        """`detail`: (box lo (3,), box hi (3,), attribute volume (1, C, D, H, W) over the box, with
+        weights like `prior_volume`) or None."""
         super().__init__()
         n_ch = n_exp * 3 + 36 * 3 + n_bones
         if prior_volume.dim() != 5 or prior_volume.shape[1] != n_ch:
@@ -52,6 +61,15 @@ class DeformField(nn.Module):
         self.register_buffer("prior", prior_logits_volume(prior_volume.float(), n_exp), persistent=False)
         r = residual_res
         self.residual = nn.Parameter(torch.zeros(1, n_ch if residual_channels == "all" else n_bones, r, r, r))
+        dlo, dhi, dvol = detail if detail is not None else (None, None, None)
+        if dvol is not None and (dvol.dim() != 5 or dvol.shape[1] != n_ch):
+            raise ValueError(f"detail volume must be (1, {n_ch}, D, H, W); got {tuple(dvol.shape)}")
+        if detail_ramp <= 0.0:
+            raise ValueError(f"detail_ramp must be > 0; got {detail_ramp}")
+        self.detail_ramp = float(detail_ramp)
+        self.register_buffer("detail", None if dvol is None else prior_logits_volume(dvol.float(), n_exp), persistent=False)
+        self.register_buffer("detail_lo", None if dlo is None else dlo.detach().clone().float(), persistent=False)
+        self.register_buffer("detail_hi", None if dhi is None else dhi.detach().clone().float(), persistent=False)
 
     @property
     def prior_res(self) -> int:
@@ -85,32 +103,68 @@ class DeformField(nn.Module):
         g = to_grid_coords(x[None], self.lo, self.hi)
         # sampling is linear in the volume: prior and residual sampled apart equal sampling volume(),
         # without materialising the full C-channel volume (11 GB at 256^3)
-        v = sample_volume(self.prior, g)[0]
+        v = self._with_detail(x[None], sample_volume(self.prior, g), self.detail)[0]
         res = sample_volume(self._up(self.residual), g)[0]  # (N, c): the last c channels
         c = res.shape[1]
         v = torch.cat([v[:, : v.shape[1] - c], v[:, v.shape[1] - c :] + res], dim=1)
         e, p, logit = self._split(v)
         return e.reshape(-1, self.n_exp, 3), p.reshape(-1, 36, 3), torch.softmax(logit, dim=-1)
 
+    def _contract(self, v: Tensor, d_expr: Tensor, d_pose_feature: Tensor) -> Tensor:
+        """(1, C, ...) -> (B, 3 + Jb, n) over its n voxels: displacement E.dpsi + P^T.dpf, then logits."""
+        e, p, logit = self._split(v[0].reshape(v.shape[1], -1), dim=0)
+        disp = torch.einsum("ecn,be->bcn", e.reshape(self.n_exp, 3, -1), d_expr.float()) + torch.einsum(
+            "pcn,bp->bcn", p.reshape(36, 3, -1), d_pose_feature.float())
+        return torch.cat([disp, logit[None].expand(d_expr.shape[0], -1, -1)], dim=1)
+
     def frame_volumes(self, d_expr: Tensor, d_pose_feature: Tensor) -> Tensor:
         """Per-frame volume (B, 3 + Jb, R, R, R): displacement E.dpsi + P^T.dpf, then skinning logits.
 
         Differentiable w.r.t. the residual grid (used with gradients in the implicit step)."""
         b = d_expr.shape[0]
+        coarse = self._contract(self._pad_channels(self.residual), d_expr, d_pose_feature)
+        r = self.residual.shape[-1]
+        return (self._contract(self.prior, d_expr, d_pose_feature).reshape(b, -1, *self.prior.shape[2:])
+                + self._up(coarse.reshape(b, -1, r, r, r)))
 
-        def contract(v: Tensor) -> Tensor:  # (1, C, r, r, r) -> (B, 3 + Jb, r, r, r)
-            r = v.shape[-1]
-            e, p, logit = self._split(v[0], dim=0)
-            disp = torch.einsum("ecn,be->bcn", e.reshape(self.n_exp, 3, -1), d_expr.float()) + torch.einsum(
-                "pcn,bp->bcn", p.reshape(36, 3, -1), d_pose_feature.float())
-            out = torch.cat([disp, logit.reshape(1, self.n_bones, -1).expand(b, -1, -1)], dim=1)
-            return out.reshape(b, -1, r, r, r)
+    def frame_detail_volumes(self, d_expr: Tensor, d_pose_feature: Tensor) -> Tensor | None:
+        """Per-frame detail volume (B, 3 + Jb, D, H, W) over the detail box, laid out like
+        `frame_volumes` (the residual read at the box's lattice points); None without a detail box."""
+        if self.detail is None:
+            return None
+        b, dims, r = d_expr.shape[0], self.detail.shape[2:], self.residual.shape[-1]
+        coarse = self._contract(self._pad_channels(self.residual), d_expr, d_pose_feature).reshape(b, -1, r, r, r)
+        pts = box_lattice(self.detail_lo, self.detail_hi, dims).reshape(1, -1, 3)
+        at = sample_volume(coarse, to_grid_coords(pts, self.lo, self.hi).expand(b, -1, -1))  # (B, n, 3 + Jb)
+        return (self._contract(self.detail, d_expr, d_pose_feature) + at.transpose(1, 2)).reshape(b, -1, *dims)
 
-        return contract(self.prior) + self._up(contract(self._pad_channels(self.residual)))
+    def detail_weight(self, x: Tensor) -> Tensor:
+        """x (..., 3) -> (...,) in [0, 1]: how much of the prior comes from the detail box (1 in its
+        core, falling linearly to 0 across the `detail_ramp` band inside its faces; 0 outside)."""
+        inside = torch.minimum(x - self.detail_lo, self.detail_hi - x)  # distance to the nearer face, per axis
+        return (inside / self.detail_ramp).clamp(0.0, 1.0).prod(-1)
 
-    def frame_warp(self, x: Tensor, volumes: Tensor) -> tuple[Tensor, Tensor]:
+    def _with_detail(self, x: Tensor, v: Tensor, detail: Tensor | None) -> Tensor:
+        """x (B, M, 3), v (B, M, C) read from the coarse volume -> v with the detail volume
+        (B|1, C, D, H, W) blended in where `detail_weight` > 0 (only those points are sampled)."""
+        if detail is None:
+            return v
+        w = self.detail_weight(x.float())
+        out = []
+        for b in range(v.shape[0]):  # per frame: its own detail volume
+            sel = (w[b] > 0).nonzero(as_tuple=True)[0]
+            if sel.numel() == 0:
+                out.append(v[b])
+                continue
+            vd = sample_volume(detail[b if detail.shape[0] > 1 else 0][None],
+                               to_grid_coords(x[b, sel][None].float(), self.detail_lo, self.detail_hi))[0]
+            out.append(v[b].index_put((sel,), torch.lerp(v[b, sel], vd, w[b, sel, None])))
+        return torch.stack(out)
+
+    def frame_warp(self, x: Tensor, volumes: Tensor, detail_volumes: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """x (B, M, 3) -> displacement E.dpsi + P^T.dpf (B, M, 3) and skinning weights (B, M, Jb)."""
         v = sample_volume(volumes, to_grid_coords(x.float(), self.lo, self.hi))
+        v = self._with_detail(x, v, detail_volumes)
         return v[..., :3], torch.softmax(v[..., 3:], dim=-1)
 
     def residual_l2(self) -> Tensor:

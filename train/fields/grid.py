@@ -9,6 +9,8 @@ faces, so a grid of resolution R has R samples per axis spanning the cube exactl
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -41,10 +43,21 @@ def sample_volume(volume: Tensor, u: Tensor) -> Tensor:
 
 def lattice_points(lo: Tensor, hi: Tensor, res: int) -> Tensor:
     """The grid's sample positions, (res, res, res, 3) indexed [z, y, x] like the volume."""
-    t = torch.linspace(0.0, 1.0, res, device=lo.device, dtype=lo.dtype)
-    z, y, x = torch.meshgrid(t, t, t, indexing="ij")
-    unit = torch.stack([x, y, z], dim=-1)
-    return lo + unit * (hi - lo)
+    return box_lattice(lo, hi, (res, res, res))
+
+
+def box_lattice(lo: Tensor, hi: Tensor, dims: tuple[int, ...] | torch.Size) -> Tensor:
+    """Sample positions (D, H, W, 3) of a volume of `dims` (D, H, W) = (z, y, x) counts spanning
+    the box [lo, hi] corner to corner (align_corners), indexed [z, y, x] like the volume."""
+    z, y, x = torch.meshgrid(*(torch.linspace(0.0, 1.0, int(n), device=lo.device, dtype=lo.dtype) for n in dims),
+                             indexing="ij")
+    return lo + torch.stack([x, y, z], dim=-1) * (hi - lo)
+
+
+def box_dims(lo: Tensor, hi: Tensor, spacing: float) -> tuple[int, int, int]:
+    """(D, H, W) lattice counts of the box [lo, hi] at about `spacing` (at least 2 per axis)."""
+    n = [max(2, int(math.ceil(float(e) / spacing)) + 1) for e in (hi - lo).tolist()]
+    return n[2], n[1], n[0]
 
 
 class _CubeEncoding(nn.Module):

@@ -83,12 +83,11 @@ def vertex_attributes(flame) -> tuple[Tensor, Tensor, Tensor]:
 
 def attribute_volume(points: Tensor, verts: Tensor, expr: Tensor, pose: Tensor, weights: Tensor,
                      chunk: int = 1 << 20) -> Tensor:
-    """Nearest-vertex attributes at lattice points (R, R, R, 3) -> volume (1, C, R, R, R).
+    """Nearest-vertex attributes at lattice points (D, H, W, 3) -> volume (1, C, D, H, W).
 
     Channels: E flattened (n_exp * 3, index e * 3 + c), P flattened (36 * 3, index p * 3 + c),
     then the Jb skinning weights.
     """
-    r = points.shape[0]
     pts = points.reshape(-1, 3)
     table = torch.cat([expr.flatten(1), pose.flatten(1), weights], dim=-1).T.contiguous()  # (C, V)
     out = torch.empty(table.shape[0], pts.shape[0], device=pts.device, dtype=table.dtype)
@@ -96,4 +95,4 @@ def attribute_volume(points: Tensor, verts: Tensor, expr: Tensor, pose: Tensor, 
     for i in range(0, pts.shape[0], chunk):
         _, idx = nearest_vertex(pts[i : i + chunk], verts)
         out[:, i : i + chunk] = table[:, idx]
-    return out.reshape(1, -1, r, r, r)
+    return out.reshape(1, -1, *points.shape[:3])

@@ -109,7 +109,7 @@ def _geometry(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jit
         dt = -(s_val - s_val.detach()) / ds_dt
         x_c = x_p + matvec(j_inv, dt[..., None] * d_l)
     else:
-        _, w = model.deform_field.frame_warp(x_c, fs.volumes)
+        _, w = model.deform_field.frame_warp(x_c, fs.volumes, fs.detail_volumes)
 
     with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
         n_c = model.manifold_field.gradient(x_c, mc.fd_eps)

@@ -53,6 +53,7 @@ class FrameState:
     verts_d: Tensor | None = None  # (B, Vs, 3) deformed model vertices (subsampled) for the init
     verts_c: Tensor | None = None  # (Vs, 3) the same vertices in canonical space
     init_maps: Tensor | None = None  # (B, Vs, 3, 3) R_c,v R_d,v^-1 per vertex
+    detail_volumes: Tensor | None = None  # (B, 3 + Jb, D, H, W) from DeformField.frame_detail_volumes
 
 
 def vertex_init_state(verts_d: Tensor, verts_c: Tensor, weights: Tensor, transforms: Tensor,
@@ -100,7 +101,7 @@ def blend(w: Tensor, transforms: Tensor) -> tuple[Tensor, Tensor]:
 
 def forward_warp(deform, x_c: Tensor, fs: FrameState) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """x_c (B, M, 3) -> (x_d (B, M, 3), w (B, M, Jb), R_d (B, M, 3, 3), R_c (B, M, 3, 3))."""
-    disp, w = deform.frame_warp(x_c, fs.volumes)
+    disp, w = deform.frame_warp(x_c, fs.volumes, fs.detail_volumes)
     r_c, t_c = blend(w, fs.canonical_transforms[None])
     r_d, t_d = blend(w, fs.transforms)
     x_o = matvec(inv3(r_c), x_c - t_c)
