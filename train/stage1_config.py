@@ -74,11 +74,15 @@ class ModelConfig:
     lattice's cells, so the blended field folds there and inverse deformation picks wrong roots
     (36% of the visible eye pixels at 64^3); a whole 256^3 lattice lifted the eyes by ~3 dB at 1.5x
     the step time (H100), a box costs a fraction of that."""
-    deform_detail_parts: list[str] = field(default_factory=lambda: ["eyes"])
-    """Which bones' vertices the detail box covers: `eyes` (FLAME's two eye bones) and/or `jaw`."""
-    deform_detail_margin: float = 0.02
-    """Margin (world units) around those vertices' bounding box: the band over which the box's
-    prior blends into the coarse one."""
+    deform_detail_parts: list[str] = field(default_factory=lambda: ["eyes", "jaw"])
+    """Which bones' vertices the detail box covers: `eyes` (FLAME's two eye bones) and/or `jaw`.
+    Both (one box from the chin to the brows) also hold the upper teeth and lips, which the jaw's
+    vertices alone miss (512 px, untrained field, wrong inverse roots: eyes 36 -> 8.5%, teeth
+    24 -> 7.8%; eyes alone: 9.5% / 23.6%; docs/results/cpu_deform_detail_2026-12-06.txt)."""
+    deform_detail_margin: float = 0.06
+    """Margin (world units) around those vertices' bounding box, also the band over which the box's
+    prior blends into the coarse one (0.02 / 0.04 / 0.06 / 0.1 with both parts: teeth 20.4 / 13.9 /
+    7.8 / 6.3% wrong roots, eyes 9.9 / 9.5 / 8.5 / 11.1%)."""
     deform_residual_channels: str = "skinning"
     """What the deformation residual may change: `skinning` (the default: skinning logits only;
     expression/pose coefficients stay the morphable model's) or `all` (also the 156 expression and
