@@ -34,7 +34,8 @@ from train.fields import (DeformField, ManifoldField, RadianceField, area_sample
                           canonical_cube, lattice_points, signed_distance, vertex_attributes, vertex_normals)
 from train.render.renderer import render_rays
 from train.render.warp import FrameState, blend, inv3, matvec, vertex_init_state
-from train.shading import FrameMLP, ShadingSpec
+from train.frame_inputs import FrameInputs
+from train.shading import FrameMLP, ShadingSpec, frame_condition
 
 CHECKPOINT_NAME = "checkpoint.pt"
 CONFIG_NAME = "config.yaml"
@@ -69,10 +70,13 @@ def detail_box(mc, lo: Tensor, hi: Tensor, verts: Tensor, expr: Tensor, posed: T
 class AvatarModel(nn.Module):
     """Deformation, manifold and radiance fields + the per-frame shading MLP.
 
-    `init_fields=False` skips the SDF initialisation (for loading a checkpoint).
+    `init_fields=False` skips the SDF initialisation (for loading a checkpoint). With
+    `train.optimize_inputs`, `n_train_frames` sizes the per-frame input corrections
+    (`train.frame_inputs.FrameInputs`; None otherwise).
     """
 
-    def __init__(self, cfg, flame: nn.Module, canonical_expression: Tensor, init_fields: bool = True):
+    def __init__(self, cfg, flame: nn.Module, canonical_expression: Tensor, init_fields: bool = True,
+                 n_train_frames: int = 0):
         super().__init__()
         self.cfg = cfg
         mc = cfg.model
@@ -139,6 +143,9 @@ class AvatarModel(nn.Module):
             temperature=mc.temperature, frame_hidden=tuple(mc.frame_mlp_hidden),
             pixel_hidden=tuple(mc.pixel_mlp_hidden))
         self.frame_mlp = FrameMLP(self.shading_spec)
+        self.frame_inputs = None
+        if cfg.train.optimize_inputs and n_train_frames > 0:
+            self.frame_inputs = FrameInputs(n_train_frames, n_exp, cfg.train.optimize_inputs)
         self.to(dev)
 
     # ---------------------------------------------------------------- bake-facing API
@@ -173,13 +180,15 @@ class AvatarModel(nn.Module):
     # ---------------------------------------------------------------- rendering
     def frame_state(self, expression: Tensor, pose: Tensor) -> tuple[FrameState, Tensor, Tensor]:
         """Per-frame warp state + bounding sphere (centre (B, 3), radius (B,)) of the deformed model."""
-        with torch.no_grad():
+        # with gradients only where the inputs carry them (learnt per-frame corrections)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and (expression.requires_grad or pose.requires_grad)):
             out = self.flame(expression.float(), pose.float())
-            verts = out.vertices.float()
-            centre = (verts.amin(1) + verts.amax(1)) / 2
-            radius = (verts - centre[:, None]).norm(dim=-1).amax(1) + self.cfg.model.bound_margin
             d_expr = expression.float() - self.canonical_expression
             d_pf = out.pose_feature.float() - self.canonical_pose_feature
+        with torch.no_grad():
+            verts = out.vertices.detach().float()
+            centre = (verts.amin(1) + verts.amax(1)) / 2
+            radius = (verts - centre[:, None]).norm(dim=-1).amax(1) + self.cfg.model.bound_margin
         volumes = self.deform_field.frame_volumes(d_expr, d_pf)
         fs = FrameState(out.transforms.float(), self.canonical_transforms, volumes,
                         candidate_bones(self.ghostbone), detail_volumes=self.deform_field.frame_detail_volumes(d_expr, d_pf))
@@ -194,9 +203,17 @@ class AvatarModel(nn.Module):
     def forward(self, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jitter: Tensor | None = None,
                 differentiable: bool = True, extras: dict | None = None,
                 background: Tensor | None = None, shading_cond: Tensor | None = None,
-                view_noise: Tensor | None = None, normal_noise: Tensor | None = None) -> dict[str, Tensor]:
+                view_noise: Tensor | None = None, normal_noise: Tensor | None = None,
+                frame_ids: Tensor | None = None) -> dict[str, Tensor]:
         """Render rays (see `train.render.renderer.render_rays`); with `extras` also the
-        regulariser inputs the losses need (all parameter use happens here, for DDP)."""
+        regulariser inputs the losses need (all parameter use happens here, for DDP). `frame_ids`
+        (B,): the training frames rendered, whose learnt input corrections apply (if any)."""
+        if self.frame_inputs is not None and frame_ids is not None:
+            o, expr_c, pose_c = self.frame_inputs.correct(frame_ids, o, expression, pose)
+            if shading_cond is not None:  # the noisy condition moves with the corrected inputs
+                n = self.shading_spec.n_exp
+                shading_cond = shading_cond + frame_condition(expr_c - expression, pose_c - pose, n)
+            expression, pose = expr_c, pose_c
         out = render_rays(self, o, d, expression, pose, jitter=jitter, differentiable=differentiable,
                           background=background, shading_cond=shading_cond, view_noise=view_noise,
                           normal_noise=normal_noise)
@@ -327,6 +344,7 @@ def load_stage1(workdir, device="cpu", checkpoint: str | None = None):
     flame_state = {k[len("flame."):]: v for k, v in state.items() if k.startswith("flame.")}
     flame.load_state_dict(flame_state, strict=False)
     flame = flame.to(device)
-    model = AvatarModel(cfg, flame, state["canonical_expression"].to(device), init_fields=False)
+    n_frames = next((v.shape[0] for k, v in state.items() if k.startswith("frame_inputs.")), 0)
+    model = AvatarModel(cfg, flame, state["canonical_expression"].to(device), init_fields=False, n_train_frames=n_frames)
     model.load_state_dict(state)
     return cfg, model.to(device).eval()

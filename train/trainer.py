@@ -67,17 +67,21 @@ def lr_factor(step: int, tcfg) -> float:
 
 def param_groups(model: AvatarModel, tc) -> list[dict]:
     """Adam groups: manifold (lr_geometry; its dense base grid lr_geometry * lr_manifold_base_scale),
-    deformation residual (lr_deform), the rest (lr)."""
-    base, geo, deform, rest = [], [], [], []
+    deformation residual (lr_deform), the rest (lr), and with `train.optimize_inputs` a fifth for the
+    per-frame input corrections (lr_inputs)."""
+    base, geo, deform, rest, inputs = [], [], [], [], []
     for name, p in model.named_parameters():
         if name.startswith("flame.") or not p.requires_grad:
             continue
         if name == "manifold_field.base":
             base.append(p)
+        elif name.startswith("frame_inputs."):
+            inputs.append(p)
         else:
             (geo if name.startswith("manifold_field.") else deform if name.startswith("deform_field.") else rest).append(p)
-    return [{"params": geo, "lr": tc.lr_geometry}, {"params": deform, "lr": tc.lr_deform},
-            {"params": rest, "lr": tc.lr}, {"params": base, "lr": tc.lr_geometry * tc.lr_manifold_base_scale}]
+    groups = [{"params": geo, "lr": tc.lr_geometry}, {"params": deform, "lr": tc.lr_deform},
+              {"params": rest, "lr": tc.lr}, {"params": base, "lr": tc.lr_geometry * tc.lr_manifold_base_scale}]
+    return groups + ([{"params": inputs, "lr": tc.lr_inputs}] if inputs else [])
 
 
 def sample_batch(frames: Frames, ids: torch.Tensor, cfg: HeadbakeConfig, g: torch.Generator, device) -> dict:
@@ -145,7 +149,7 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
     else:
         can_expr = frames.expression.mean(0).cpu()
     flame = build_flame(cfg, dev, shape_params=frames.shape_params)
-    model = AvatarModel(cfg, flame, can_expr.to(dev), init_fields=ckpt is None)
+    model = AvatarModel(cfg, flame, can_expr.to(dev), init_fields=ckpt is None, n_train_frames=frames.n)
     groups = param_groups(model, tc)
     params = [p for g_ in groups for p in g_["params"]]
     opt = torch.optim.Adam(groups, lr=tc.lr, betas=(0.9, 0.99), eps=1e-15)
@@ -190,7 +194,8 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
                     shading_cond=noisy_frame_condition(batch["expression"], batch["pose"], core.shading_spec.n_exp,
                                                        cond_std, tc.frame_cond_noise, g),
                     view_noise=gaussian_noise(tc.view_dir_noise, batch["d"].shape, g, dev),
-                    normal_noise=gaussian_noise(tc.normal_noise, (*batch["d"].shape[:2], core.levels.shape[0], 3), g, dev))
+                    normal_noise=gaussian_noise(tc.normal_noise, (*batch["d"].shape[:2], core.levels.shape[0], 3), g, dev),
+                    frame_ids=batch["frames"].to(dev))
         losses = compute_losses(out, batch["rgb"], batch["mask"], core.levels, tc)
         finite = torch.isfinite(losses["total"].detach()).float().reshape(1)
         if float(accelerator.reduce(finite, reduction="sum")) < world:

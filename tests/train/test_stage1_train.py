@@ -126,6 +126,31 @@ def test_resume_continues_exactly(tiny_subject, tmp_path):
     assert r3["scheduler"]["last_epoch"] == 6
 
 
+def test_learnt_input_corrections_train_resume_exactly_and_load(tiny_subject, tmp_path):
+    """`train.optimize_inputs`: the per-frame corrections are trained (frames sampled move, in their
+    own Adam group), saved, restored bit for bit by --resume, and load with the stage-1 model."""
+    from train.model import load_stage1
+
+    full, part = tmp_path / "full", tmp_path / "part"
+    common = ["--set", "train.iterations=6", "--set", "train.preview_every=1000", "--set", "train.checkpoint_every=1000",
+              "--set", "train.optimize_inputs=[expression,pose,camera]"]
+    r = train_cli(full, *common)
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = train_cli(part, *common, "--max-steps", "3")
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = train_cli(part, *common, "--resume")
+    assert r.returncode == 0, r.stderr[-3000:]
+    a, b = state_of(full), state_of(part)
+    keys = [k for k in a["model"] if k.startswith("frame_inputs.")]
+    assert sorted(keys) == ["frame_inputs.camera", "frame_inputs.expression", "frame_inputs.pose"]
+    assert not [k for k in a["model"] if not torch.equal(a["model"][k], b["model"][k])]
+    assert len(a["optimizer"]["param_groups"]) == 5
+    moved = (a["model"]["frame_inputs.pose"].abs().sum(1) > 0).sum()
+    assert 0 < moved <= 6 * 2  # the frames sampled (2 images a step in tiny), not the others
+    _, model = load_stage1(full)
+    torch.testing.assert_close(model.frame_inputs.camera, a["model"]["frame_inputs.camera"])
+
+
 def test_resume_refuses_a_checkpoint_of_another_model_and_keeps_it(tiny_subject, tmp_path):
     """--resume with a config whose model does not fit the checkpoint (or an unreadable checkpoint)
     exits 2 naming the file and the differing setting, and leaves the run folder untouched."""
