@@ -46,7 +46,6 @@ def candidate_bones(ghostbone: bool) -> tuple[int, ...]:
     return (0, 2, 3) if ghostbone else (0, 1, 2)
 
 
-
 def detail_box(mc, lo: Tensor, hi: Tensor, verts: Tensor, expr: Tensor, posed: Tensor,
                weights: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """`model.deform_detail_*`: (box lo, box hi, attribute volume) around the canonical vertices whose
