@@ -183,6 +183,7 @@ def run_finetune(cfg, progress: bool = True, max_steps: int | None = None) -> tu
     from export.artifact import load_artifact, save_artifact
     from train.configlib import to_dict
     from train.data import ImavatarDataset
+    from train.frame_inputs import CorrectedFrames, stage1_corrections
 
     bdir = bake_dir(cfg)
     art = load_artifact(bdir / BAKED_DIR)  # ArtifactError names the file and field
@@ -192,6 +193,11 @@ def run_finetune(cfg, progress: bool = True, max_steps: int | None = None) -> tu
                               project_dir=str(bdir), kwargs_handlers=[ddp])
     accelerator.init_trackers("finetune")
     dataset = ImavatarDataset.from_config(cfg.data, "train", progress=progress and accelerator.is_main_process)
+    ckpt = cfg.workpath / "train" / "checkpoint.pt"
+    corrections = stage1_corrections(ckpt) if ckpt.is_file() else {}
+    if corrections:  # stage 1 learnt per-frame corrections of the tracking: fine-tune on the corrected frames
+        dataset = CorrectedFrames(dataset, corrections)
+        accelerator.print(f"stage 3: the training frames with stage 1's learnt {', '.join(sorted(corrections))} corrections ({ckpt})")
     torch.manual_seed(cfg.seed)
     avatar = BakedAvatar(art)
     steps = cfg.bake.finetune_iterations if max_steps is None else min(max_steps, cfg.bake.finetune_iterations)

@@ -4,10 +4,13 @@ optimise theirs when the tracking is noisy.
 
 Each part is a zero-initialised table (N frames x dims) added to the dataset's values inside the
 model's forward, so DDP sees the parameters used and reduces their gradients. Only training frames
-have corrections; evaluation, the bake and the export read the tracked values.
+have corrections; stage 3 fine-tunes on the corrected training frames (`CorrectedFrames`), while
+evaluation, stage 2 and the export read the tracked values.
 """
 
 from __future__ import annotations
+
+import os
 
 import torch
 from torch import Tensor, nn
@@ -35,3 +38,38 @@ class FrameInputs(nn.Module):
         if self.camera is not None:
             o = o + self.camera[ids][:, None, :]
         return o, expression, pose
+
+
+def stage1_corrections(checkpoint: str | os.PathLike) -> dict[str, Tensor]:
+    """The learnt corrections {part: (N, dims)} in a stage-1 checkpoint ({} when it has none).
+    Memory-maps the file: only these small tables are read."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)["model"]
+    return {k.split(".", 1)[1]: v.clone() for k, v in state.items() if k.startswith("frame_inputs.")}
+
+
+class CorrectedFrames(torch.utils.data.Dataset):
+    """A training `train.data.ImavatarDataset` with stage 1's learnt corrections applied to each
+    item (by its `index`, the order stage 1 read the same videos in): expression and pose shifted,
+    the camera centre moved (`c2w` and `w2c` both)."""
+
+    def __init__(self, dataset, corrections: dict[str, Tensor]):
+        rows = {part: int(v.shape[0]) for part, v in corrections.items()}
+        if any(n != len(dataset) for n in rows.values()):
+            raise ValueError(f"stage-1 input corrections cover {rows} frames, the training videos have {len(dataset)}: "
+                             "was stage 1 trained on other videos or another train_subsample?")
+        self.dataset, self.corrections = dataset, corrections
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> dict:
+        item = dict(self.dataset[i])
+        k = int(item["index"])
+        for part in ("expression", "pose"):
+            if part in self.corrections:
+                item[part] = item[part] + self.corrections[part][k].to(item[part])
+        if "camera" in self.corrections:
+            c2w = item["c2w"].clone()
+            c2w[:3, 3] += self.corrections["camera"][k].to(c2w)
+            item["c2w"], item["w2c"] = c2w, torch.linalg.inv(c2w)
+        return item
