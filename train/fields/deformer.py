@@ -146,20 +146,11 @@ class DeformField(nn.Module):
 
     def _with_detail(self, x: Tensor, v: Tensor, detail: Tensor | None) -> Tensor:
         """x (B, M, 3), v (B, M, C) read from the coarse volume -> v with the detail volume
-        (B|1, C, D, H, W) blended in where `detail_weight` > 0 (only those points are sampled)."""
+        (B, C, D, H, W) blended in by `detail_weight` (every point is read: no host sync on a mask)."""
         if detail is None:
             return v
-        w = self.detail_weight(x.float())
-        out = []
-        for b in range(v.shape[0]):  # per frame: its own detail volume
-            sel = (w[b] > 0).nonzero(as_tuple=True)[0]
-            if sel.numel() == 0:
-                out.append(v[b])
-                continue
-            vd = sample_volume(detail[b if detail.shape[0] > 1 else 0][None],
-                               to_grid_coords(x[b, sel][None].float(), self.detail_lo, self.detail_hi))[0]
-            out.append(v[b].index_put((sel,), torch.lerp(v[b, sel], vd, w[b, sel, None])))
-        return torch.stack(out)
+        vd = sample_volume(detail, to_grid_coords(x.float(), self.detail_lo, self.detail_hi))
+        return torch.lerp(v, vd, self.detail_weight(x.float())[..., None])
 
     def frame_warp(self, x: Tensor, volumes: Tensor, detail_volumes: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """x (B, M, 3) -> displacement E.dpsi + P^T.dpf (B, M, 3) and skinning weights (B, M, Jb)."""
