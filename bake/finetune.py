@@ -184,6 +184,7 @@ def run_finetune(cfg, progress: bool = True, max_steps: int | None = None) -> tu
     from train.configlib import to_dict
     from train.data import ImavatarDataset
     from train.frame_inputs import CorrectedFrames, stage1_corrections
+    from train.model import CHECKPOINT_NAME
 
     bdir = bake_dir(cfg)
     art = load_artifact(bdir / BAKED_DIR)  # ArtifactError names the file and field
@@ -193,7 +194,7 @@ def run_finetune(cfg, progress: bool = True, max_steps: int | None = None) -> tu
                               project_dir=str(bdir), kwargs_handlers=[ddp])
     accelerator.init_trackers("finetune")
     dataset = ImavatarDataset.from_config(cfg.data, "train", progress=progress and accelerator.is_main_process)
-    ckpt = cfg.workpath / "train" / "checkpoint.pt"
+    ckpt = cfg.workpath / "train" / CHECKPOINT_NAME
     corrections = stage1_corrections(ckpt) if ckpt.is_file() else {}
     if corrections:  # stage 1 learnt per-frame corrections of the tracking: fine-tune on the corrected frames
         dataset = CorrectedFrames(dataset, corrections)

@@ -188,9 +188,10 @@ class AvatarModel(nn.Module):
             verts = out.vertices.detach().float()
             centre = (verts.amin(1) + verts.amax(1)) / 2
             radius = (verts - centre[:, None]).norm(dim=-1).amax(1) + self.cfg.model.bound_margin
-        volumes = self.deform_field.frame_volumes(d_expr, d_pf)
-        fs = FrameState(out.transforms.float(), self.canonical_transforms, volumes,
-                        candidate_bones(self.ghostbone), detail_volumes=self.deform_field.frame_detail_volumes(d_expr, d_pf))
+        df = self.deform_field
+        residual = df.frame_residual(d_expr, d_pf)
+        fs = FrameState(out.transforms.float(), self.canonical_transforms, df.frame_volumes(d_expr, d_pf, residual),
+                        candidate_bones(self.ghostbone), detail_volumes=df.frame_detail_volumes(d_expr, d_pf, residual))
         if self.cfg.model.inverse_init == "vertex":
             with torch.no_grad():
                 sub = self.init_vertex_ids

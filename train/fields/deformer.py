@@ -117,25 +117,29 @@ class DeformField(nn.Module):
             "pcn,bp->bcn", p.reshape(36, 3, -1), d_pose_feature.float())
         return torch.cat([disp, logit[None].expand(d_expr.shape[0], -1, -1)], dim=1)
 
-    def frame_volumes(self, d_expr: Tensor, d_pose_feature: Tensor) -> Tensor:
+    def frame_residual(self, d_expr: Tensor, d_pose_feature: Tensor) -> Tensor:
+        """The residual grid contracted for the frames (B, 3 + Jb, r, r, r), shared by
+        `frame_volumes` and `frame_detail_volumes` (pass it to both to contract it once)."""
+        r = self.residual.shape[-1]
+        return self._contract(self._pad_channels(self.residual), d_expr, d_pose_feature).reshape(d_expr.shape[0], -1, r, r, r)
+
+    def frame_volumes(self, d_expr: Tensor, d_pose_feature: Tensor, residual: Tensor | None = None) -> Tensor:
         """Per-frame volume (B, 3 + Jb, R, R, R): displacement E.dpsi + P^T.dpf, then skinning logits.
 
         Differentiable w.r.t. the residual grid (used with gradients in the implicit step)."""
-        b = d_expr.shape[0]
-        coarse = self._contract(self._pad_channels(self.residual), d_expr, d_pose_feature)
-        r = self.residual.shape[-1]
-        return (self._contract(self.prior, d_expr, d_pose_feature).reshape(b, -1, *self.prior.shape[2:])
-                + self._up(coarse.reshape(b, -1, r, r, r)))
+        residual = self.frame_residual(d_expr, d_pose_feature) if residual is None else residual
+        prior = self._contract(self.prior, d_expr, d_pose_feature).reshape(d_expr.shape[0], -1, *self.prior.shape[2:])
+        return prior + self._up(residual)
 
-    def frame_detail_volumes(self, d_expr: Tensor, d_pose_feature: Tensor) -> Tensor | None:
+    def frame_detail_volumes(self, d_expr: Tensor, d_pose_feature: Tensor, residual: Tensor | None = None) -> Tensor | None:
         """Per-frame detail volume (B, 3 + Jb, D, H, W) over the detail box, laid out like
         `frame_volumes` (the residual read at the box's lattice points); None without a detail box."""
         if self.detail is None:
             return None
-        b, dims, r = d_expr.shape[0], self.detail.shape[2:], self.residual.shape[-1]
-        coarse = self._contract(self._pad_channels(self.residual), d_expr, d_pose_feature).reshape(b, -1, r, r, r)
+        b, dims = d_expr.shape[0], self.detail.shape[2:]
+        residual = self.frame_residual(d_expr, d_pose_feature) if residual is None else residual
         pts = box_lattice(self.detail_lo, self.detail_hi, dims).reshape(1, -1, 3)
-        at = sample_volume(coarse, to_grid_coords(pts, self.lo, self.hi).expand(b, -1, -1))  # (B, n, 3 + Jb)
+        at = sample_volume(residual, to_grid_coords(pts, self.lo, self.hi).expand(b, -1, -1))  # (B, n, 3 + Jb)
         return (self._contract(self.detail, d_expr, d_pose_feature) + at.transpose(1, 2)).reshape(b, -1, *dims)
 
     def detail_weight(self, x: Tensor) -> Tensor:
