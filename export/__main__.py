@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args.overrides = [*args.overrides, *args.sets]
 
     from export.writer import export_glb
-    from train.configlib import ConfigError, from_dict, to_dict
+    from train.configlib import ConfigError, from_dict, load_yaml_text, to_dict
 
     try:
         if args.config:
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                 key, _, raw = item.partition("=")
                 if not key.startswith("export.") or not _:
                     raise ConfigError(f"override {item!r}: without -c only export.<key>=value is accepted")
-                data[key[len("export."):]] = yaml.safe_load(raw)
+                data[key[len("export."):]] = load_yaml_text(raw)
             ecfg, name = from_dict(ExportConfig, data, where="export"), args.name
             artifact_path = Path(args.artifact) if args.artifact else None
         if args.from_bakedavatar:

@@ -56,3 +56,18 @@ def test_exponent_without_dot_is_a_number(tmp_path):
     assert cfg.export.morph_tolerance == 5e-4 and cfg.train.lr == 1e-3
     with pytest.raises(ConfigError, match=r"config\.train\.lr must be a number; got '5e-4x'"):
         load_config("configs/tiny.yaml", ["train.lr=5e-4x"])
+
+
+def test_yaml11_words_stay_strings(tmp_path):
+    """Accelerate's `mixed_precision: no` is a string: only true/false are booleans in our configs."""
+    cfg = load_config("configs/tiny.yaml", ["train.mixed_precision=no"])
+    assert cfg.train.mixed_precision == "no"
+    path = tmp_path / "c.yaml"
+    path.write_text(open("configs/tiny.yaml").read() + "\n")
+    data = yaml.safe_load(path.read_text())
+    data.setdefault("train", {})["mixed_precision"] = "MP"
+    path.write_text(yaml.safe_dump(data).replace("mixed_precision: MP", "mixed_precision: no"))
+    assert load_config(path).train.mixed_precision == "no"
+    assert load_config("configs/tiny.yaml", ["model.basis_ladder=True"]).model.basis_ladder is True
+    with pytest.raises(ConfigError, match=r"must be true or false; got 'yes'"):
+        load_config("configs/tiny.yaml", ["model.basis_ladder=yes"])

@@ -24,6 +24,25 @@ import yaml
 _YAML11_EXPONENT = re.compile(r"[-+]?[0-9]+[eE][-+]?[0-9]+")
 
 
+class ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2's booleans: only true/false (any case) are booleans, so
+    `mixed_precision: no` or `--set train.mixed_precision=no` stay the strings they look like
+    (YAML 1.1 reads yes/no/on/off as booleans)."""
+
+
+ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def load_yaml_text(text: str) -> Any:
+    """Parse config YAML (a file's text or one override's value) with `ConfigLoader`."""
+    return yaml.load(text, Loader=ConfigLoader)
+
+
 class ConfigError(ValueError):
     """A configuration file is malformed; the message names the file and the key."""
 
@@ -146,7 +165,7 @@ def apply_overrides(data: dict, overrides: list[str] | None) -> dict:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"override {item!r}: {part} is not a section")
-        node[parts[-1]] = yaml.safe_load(raw)
+        node[parts[-1]] = load_yaml_text(raw)
     return data
 
 
@@ -155,7 +174,7 @@ def read_yaml(path: str | os.PathLike) -> dict:
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml_text(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
