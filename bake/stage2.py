@@ -141,9 +141,15 @@ def run_bake(cfg, progress: bool = True) -> Path:
     model.eval()
     t_load = time.perf_counter() - t0
     sequences, camera = tracked_sequences(cfg)
+    corrected = []
+    if getattr(model, "frame_inputs", None) is not None:
+        from train.frame_inputs import correct_sequences
+
+        corrected = correct_sequences(sequences, cfg.data, dict(model.frame_inputs.named_parameters()))
     layers, reports, grid = bake_layers(model, cfg.bake, device, cfg.bake.raster_backend, progress,
                                         stage1_reach(model, sequences, cfg))
-    provenance = {"config": cfg.name, "stage1": str(Path(cfg.workdir) / "train"), "stage": "bake"}
+    provenance = {"config": cfg.name, "stage1": str(Path(cfg.workdir) / "train"), "stage": "bake",
+                  "sequence_corrections": corrected}
     art = build_artifact(model, layers, sequences, camera, provenance)
     t_bake = time.perf_counter() - t0
     report = {

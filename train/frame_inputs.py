@@ -4,14 +4,17 @@ optimise theirs when the tracking is noisy.
 
 Each part is a zero-initialised table (N frames x dims) added to the dataset's values inside the
 model's forward, so DDP sees the parameters used and reduces their gradients. Only training frames
-have corrections; stage 3 fine-tunes on the corrected training frames (`CorrectedFrames`), while
-evaluation, stage 2 and the export read the tracked values.
+have corrections; stage 3 fine-tunes on the corrected training frames (`CorrectedFrames`), and
+stage 2's tracked sequences (its reach test, the exported animations) carry the expression and pose
+corrections (`correct_sequences`); evaluation reads the test videos' tracked values.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -73,3 +76,43 @@ class CorrectedFrames(torch.utils.data.Dataset):
             c2w[:3, 3] += self.corrections["camera"][k].to(c2w)
             item["c2w"], item["w2c"] = c2w, torch.linalg.inv(c2w)
         return item
+
+
+def correct_sequences(sequences: dict[str, dict[str, np.ndarray]], data, corrections: dict[str, Tensor]) -> list[str]:
+    """Add stage 1's learnt expression/pose corrections to the training videos' rows of `sequences`
+    ({video: {'expression': (N, E), 'pose': (N, 15)}}, rows in frame order, as bake.stage2's
+    tracked_sequences builds them), in place. Stage 1 learnt one row per training frame, in the
+    order the dataset read them (`data.train_videos`, then each flame_params.json's frame order,
+    `data.train_subsample` applied); frames the subsample skipped get the corrections linearly
+    interpolated between their trained neighbours, so an exported animation does not jitter. The
+    camera correction has no place in an animation of the head and is left out. Returns the parts
+    applied."""
+    from train.data.imavatar import read_flame_params, select_indices
+
+    parts = [p for p in ("expression", "pose") if p in corrections]
+    if not parts:
+        return []
+    rows, n = {}, 0
+    for video in data.train_videos:
+        k = np.asarray(read_flame_params(Path(data.root) / video, data.n_exp)["k"])
+        sub = data.train_subsample
+        keep = np.asarray(select_indices([int(v) - 1 for v in k], list(sub) if not isinstance(sub, int) else sub))
+        rank = np.argsort(np.argsort(k, kind="stable"), kind="stable")  # JSON position -> row in frame order
+        rows[video] = (rank[keep], n)
+        n += int(keep.sum())
+    have = {p: int(corrections[p].shape[0]) for p in parts}
+    if any(v != n for v in have.values()):
+        raise ValueError(f"stage-1 input corrections cover {have} frames, the training videos select {n}: "
+                         "was stage 1 trained on other videos or another train_subsample?")
+    for video, (trained, start) in rows.items():
+        if len(trained) == 0:
+            continue
+        order = np.argsort(trained)
+        for part in parts:
+            seq = sequences[video][part]
+            table = corrections[part][start : start + len(trained)].detach().cpu().double().numpy()[order]
+            at = trained[order]
+            every = np.arange(seq.shape[0])
+            fill = np.stack([np.interp(every, at, table[:, d]) for d in range(table.shape[1])], 1)
+            sequences[video][part] = (seq + fill).astype(seq.dtype)
+    return parts

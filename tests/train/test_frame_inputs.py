@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -49,3 +50,49 @@ def test_corrected_frames_shift_inputs_and_move_the_camera_centre():
     assert torch.equal(only_pose["c2w"], items[1]["c2w"]) and torch.equal(only_pose["expression"], items[1]["expression"])
     with pytest.raises(ValueError, match="cover .* frames, the training videos have 3"):
         CorrectedFrames(items, {"pose": torch.zeros(4, 15)})
+
+
+def test_correct_sequences_follow_the_dataset_order_and_fill_skipped_frames(tmp_path):
+    """Stage 2's tracked sequences get the learnt corrections of the frame stage 1 trained (dataset
+    order: videos, then the JSON's frame order, subsample applied); frames between get them
+    interpolated; the test video and the camera stay as tracked."""
+    from types import SimpleNamespace
+
+    from bake.stage2 import tracked_sequences
+    from tests.train.test_imavatar_reader import _frame, make_video
+    from train.data import ImavatarDataset
+    from train.frame_inputs import correct_sequences
+
+    make_video(tmp_path, "A", ks=(3, 1, 2, 5, 4), frames=[_frame(k) for k in (3, 1, 2, 5, 4)])  # JSON out of frame order
+    make_video(tmp_path, "B", ks=(1, 2, 3, 4))
+    make_video(tmp_path, "T", ks=(1, 2))
+    data = SimpleNamespace(root=str(tmp_path), train_videos=["A", "B"], test_videos=["T"], train_subsample=2,
+                           test_subsample=1, img_res=[16, 16], n_exp=10, background=[1.0, 1.0, 1.0], mask_thresholds=[0.5, 0.99])
+    ds = ImavatarDataset.from_config(data, "train", progress=False)
+    n = len(ds)
+    corr = {"pose": torch.randn(n, 15, dtype=torch.float64).float(), "expression": torch.randn(n, 10),
+            "camera": torch.randn(n, 3)}
+    seqs, _ = tracked_sequences(SimpleNamespace(data=data))
+    before = {v: {k: a.copy() for k, a in s.items()} for v, s in seqs.items()}
+    assert correct_sequences(seqs, data, corr) == ["expression", "pose"]
+    videos = ds.videos
+    for i in range(n):  # every trained frame carries exactly its own correction
+        it = ds[i]
+        row = int(it["frame"]) - 1  # tracked_sequences' rows are in frame order (k = 1..N here)
+        video = videos[int(it["video"])]
+        for part in ("expression", "pose"):
+            np.testing.assert_allclose(seqs[video][part][row], before[video][part][row] + corr[part][i].numpy(), atol=1e-6)
+    # the subsample keeps frame numbers 1, 3, 5 of A and 1, 3 of B (wherever the JSON lists them):
+    # frames between get the mean of their trained neighbours, B's frame 4 its last one's
+    trained = {(videos[int(ds[i]["video"])], int(ds[i]["frame"])): i for i in range(n)}
+    assert sorted(trained) == [("A", 1), ("A", 3), ("A", 5), ("B", 1), ("B", 3)]
+    d = lambda v, k: seqs[v]["pose"][k - 1] - before[v]["pose"][k - 1]
+    c = lambda v, k: corr["pose"][trained[(v, k)]].numpy()
+    np.testing.assert_allclose(d("A", 2), (c("A", 1) + c("A", 3)) / 2, atol=1e-6)
+    np.testing.assert_allclose(d("A", 4), (c("A", 3) + c("A", 5)) / 2, atol=1e-6)
+    np.testing.assert_allclose(d("B", 2), (c("B", 1) + c("B", 3)) / 2, atol=1e-6)
+    np.testing.assert_allclose(d("B", 4), c("B", 3), atol=1e-6)
+    assert all(np.array_equal(seqs["T"][k], before["T"][k]) for k in ("expression", "pose"))
+    assert correct_sequences(seqs, data, {"camera": corr["camera"]}) == []
+    with pytest.raises(ValueError, match="cover .* frames, the training videos select 5"):
+        correct_sequences(seqs, data, {"pose": torch.zeros(6, 15)})
