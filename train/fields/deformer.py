@@ -93,8 +93,9 @@ class DeformField(nn.Module):
         return torch.cat([v.new_zeros(1, missing, *v.shape[2:]), v], dim=1)
 
     def volume(self) -> Tensor:
-        """The full field volume V (1, C, R, R, R). Upsampling is per channel, so only the residual's
-        own channels are upsampled (the skinning-only residual: Jb of C channels)."""
+        """The coarse lattice's field volume V (1, C, R, R, R): prior + upsampled residual, without the
+        detail box (`forward` blends that in by its weight). Upsampling is per channel, so only the
+        residual's own channels are upsampled (the skinning-only residual: Jb of C channels)."""
         return self.prior + self._pad_channels(self._up(self.residual))
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
