@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Source this on the lent GPU machine (python 3.12, torch+CUDA, no PyPI access):
+# Source this on the lent GPU machine (python 3.12, torch+CUDA, no PyPI access; the folders come from
+# scripts/gpu/fetch_wheels.sh run on the dev machine):
 # installs carried wheels (.whl/), the GL loader debs (.gl/) and, once all parts have
 # arrived on a warm machine (.pml1/ .pml2/ .pml3/, one a call), pymeshlab. Idempotent.
 case $- in *e*) _hb_errexit=1 ;; *) _hb_errexit=0 ;; esac  # restored at the end: sourcing must not leave -e on
