@@ -1,4 +1,4 @@
-"""The diagnosis scripts (aliasing_ceiling, hair_layer_check, hair_cover_check, level_pull_check,
+"""The diagnosis scripts (aliasing_ceiling, hair_layer_check, hair_cover_check, level_pull_check, hair_depth_sweep,
 region_level_check) on the tiny synthetic subject."""
 
 import os
@@ -90,3 +90,37 @@ def test_region_level_check_reports_each_region_against_the_opaque_level(tmp_pat
     assert all(int(rows_front[k][1]) <= int(rows_all[k][1]) for k in rows_front)
     # two steps after the mesh-distance init: the skin still lies on the opaque level
     assert abs(float(rows_front["skin"][2])) < 0.02, r.stdout
+
+
+def test_hair_depth_sweep_poses_candidates_on_the_shells_and_reports_the_profile():
+    """The sweep's candidate at a shell's offset is that shell's posed surface point (the geometry the
+    photo-consistency reads), and the script prints the profile with every shell marked."""
+    import importlib.util
+
+    import numpy as np
+    import torch
+
+    spec = importlib.util.spec_from_file_location("hair_depth_sweep", ROOT / "scripts" / "hair_depth_sweep.py")
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    from train.config import load_config
+    from train.model import build_flame
+    from train.synth.render import SubjectRenderer
+
+    cfg = load_config(TINY)
+    sr = SubjectRenderer(build_flame(cfg, "cpu"), cfg.synth)
+    f = sr.shells.faces.long()
+    t = torch.arange(0, f.shape[0], max(1, f.shape[0] // 50))
+    bary = torch.tensor([[1.0, 0.0, 0.0]]).expand(len(t), 3)  # the faces' first corners: shell vertices
+    g = torch.Generator().manual_seed(0)
+    e, p = 0.3 * torch.randn(2, cfg.data.n_exp, generator=g), 0.15 * torch.randn(2, 15, generator=g)
+    out = sr.model(e, p)
+    x = sweep.posed_candidates(sr, out, t, bary, sr.shells.offsets)  # (B, P, n_shells, 3)
+    for k in range(sr.shells.n_shells):
+        want = sr.shells.deform(out.vertices, out.transforms, sr.skin_weights, k)[:, f[t, 0]]
+        np.testing.assert_allclose(x[:, :, k].numpy(), want.numpy(), atol=1e-5)
+    assert _run(["-m", "train.synth", "-c", TINY]).returncode == 0
+    r = _run(["scripts/hair_depth_sweep.py", "-c", TINY, "--frames", "4", "--points", "200", "--min-views", "1"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "true shell offsets" in r.stdout and r.stdout.count("<- shell") == sr.shells.n_shells, r.stdout
+    assert len(re.findall(r"^0\.\d{4}\s+\d+\.\d{3}\s+\d+", r.stdout, re.M)) >= 40

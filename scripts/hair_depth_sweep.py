@@ -1,0 +1,168 @@
+"""Can the training images alone say how far the hair stands off the scalp? A plane sweep.
+
+Stage 1's translucent layers stop 0.02-0.045 units off the synthetic hair's shells (README, known
+limits), where a strand is ~0.0025 wide. This asks whether multi-view photo-consistency could place
+them: points are taken on the scalp patch (uniform by area); for every candidate offset d along the
+scalp normal, the point x_o + d n_o is posed the way the scalp moves (its expression basis, pose
+correctives and blended bone rotation, exactly as the synthetic shells are), projected into N
+training frames (rendered here by the synthetic subject's own renderer) and the frames' colours
+read there, in the frames where it lies in front of the head (rasterised head depth). The cost at
+(point, d) is the variance of those colours; a point's profile is its cost over d divided by its
+mean. Printed: the mean profile over points, the share of points whose best offset lies within
+each shell's bin, and the same for the outermost-visible strand pixels only (points whose
+outermost shell is opaque there). The shells' true offsets are printed beside.
+
+    python scripts/hair_depth_sweep.py -c configs/synthetic.yaml --frames 40 --points 4000
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from train.config import load_config  # noqa: E402
+from train.conventions import project  # noqa: E402
+from train.flame.lbs import blend_transforms  # noqa: E402
+from train.model import build_flame  # noqa: E402
+from train.synth import appearance as app  # noqa: E402
+from train.synth.render import SubjectRenderer  # noqa: E402
+from train.warp_error import split_params  # noqa: E402
+
+
+def scalp_points(sr: SubjectRenderer, n: int, g: torch.Generator):
+    """n points uniform by area on the scalp patch: (face ids, barycentrics (n, 3))."""
+    sh = sr.shells
+    f = sh.faces.long()
+    x = sr.x_o[sh.vertex_index]
+    area = torch.linalg.cross(x[f[:, 1]] - x[f[:, 0]], x[f[:, 2]] - x[f[:, 0]], dim=-1).norm(dim=-1)
+    t = torch.multinomial(area, n, replacement=True, generator=g)
+    u = torch.rand(n, 2, generator=g)
+    flip = u.sum(1) > 1
+    u[flip] = 1 - u[flip]
+    return t, torch.stack([1 - u.sum(1), u[:, 0], u[:, 1]], 1)
+
+
+def posed_candidates(sr, out, t, bary, offsets):
+    """Posed positions (B, P, D, 3) of x_o + d n_o for the scalp points and offsets (D,)."""
+    sh = sr.shells
+    f = sh.faces.long()[t]  # (P, 3) patch-vertex ids
+    vid = sh.vertex_index[f]  # (P, 3) model vertex ids
+    w = bary[None, :, :, None]
+    base = (w * out.vertices[:, vid]).sum(2)  # (B, P, 3) posed scalp point
+    n_o = (bary[:, :, None] * sh.normals[f]).sum(1)
+    n_o = n_o / n_o.norm(dim=1, keepdim=True)
+    skin = (bary[:, :, None] * sr.skin_weights[vid]).sum(1)  # (P, Jb)
+    R = blend_transforms(skin, out.transforms)[..., :3, :3]  # (B, P, 3, 3)
+    dirs = (R @ n_o[None, :, :, None])[..., 0]  # (B, P, 3)
+    return base[:, :, None] + offsets[None, None, :, None] * dirs[:, :, None]
+
+
+def outer_alpha(sr, t, bary, cfg):
+    """Exact alpha of each shell at the points (P, n_shells)."""
+    sh = sr.shells
+    f = sh.faces.long()[t]
+    edge = (bary * sh.edge[f]).sum(1)
+    cols = []
+    for k in range(sh.n_shells):
+        p = (bary[:, :, None] * sh.original(sr.x_o, k)[f]).sum(1)
+        cols.append(app.hair_alpha(p, k, sh.n_shells, edge, sr.landmarks, sr.noise, cfg.synth.hair_strands))
+    return torch.stack(cols, 1)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-c", "--config", default="configs/synthetic.yaml")
+    ap.add_argument("--frames", type=int, default=40, help="training frames, spread evenly")
+    ap.add_argument("--points", type=int, default=4000, help="scalp points")
+    ap.add_argument("--max-offset", type=float, default=0.12)
+    ap.add_argument("--steps", type=int, default=97, help="candidate offsets in [0, max-offset]")
+    ap.add_argument("--min-views", type=int, default=8)
+    ap.add_argument("--resolution", type=int, default=0, help="render at this many px (0: the config's)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="config override, e.g. synth.hair_thickness=0.06 (a control: the rises must follow the shells)")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    cfg = load_config(args.config, args.set + ([f"synth.resolution={args.resolution}"] if args.resolution else []))
+    res = cfg.synth.resolution
+    frames = split_params(cfg, "train")
+    idx = np.unique(np.linspace(0, len(frames) - 1, min(args.frames, len(frames))).round().astype(int))
+    frames = [frames[i] for i in idx]
+    flame = build_flame(cfg, "cpu", shape_params=torch.as_tensor(frames[0]["shape_params"], dtype=torch.float32))
+    sr = SubjectRenderer(flame, cfg.synth)
+    g = torch.Generator().manual_seed(0)
+    t, bary = scalp_points(sr, args.points, g)
+    offsets = torch.linspace(0.0, args.max_offset, args.steps)
+    true = [round(float(o), 4) for o in sr.shells.offsets]
+    K_scale = res / cfg.data.img_res[1]
+    t0 = time.time()
+    s1 = torch.zeros(args.points, args.steps, 3, dtype=torch.float64)
+    s2 = torch.zeros_like(s1)
+    cnt = torch.zeros(args.points, args.steps, dtype=torch.float64)
+    with torch.no_grad():
+        for fr in frames:
+            e = torch.as_tensor(fr["expression"], dtype=torch.float32)[None]
+            p = torch.as_tensor(fr["pose"], dtype=torch.float32)[None]
+            K = torch.as_tensor(np.asarray(fr["K"]), dtype=torch.float32).clone()
+            K[:2] *= K_scale
+            w2c = torch.as_tensor(np.asarray(fr["w2c"]), dtype=torch.float32)
+            img = sr.render(e, p, K.numpy(), w2c.numpy())
+            out = sr.model(e, p)
+            x = posed_candidates(sr, out, t, bary, offsets)[0]  # (P, D, 3)
+            uv = project(x.reshape(-1, 3), K, w2c).reshape(args.points, args.steps, 2)
+            z = -(x @ w2c[2, :3] + w2c[2, 3])  # camera distance along the view axis (renderer's convention)
+            grid = torch.stack([uv[..., 0] / res * 2 - 1, uv[..., 1] / res * 2 - 1], -1)[None]
+            col = F.grid_sample(img.image.permute(0, 3, 1, 2), grid, align_corners=False)[0].permute(1, 2, 0)
+            hz = F.grid_sample(img.depth[:, None], grid, mode="nearest", align_corners=False)[0, 0]
+            inside = (uv >= 0).all(-1) & (uv < res).all(-1)
+            vis = inside & ((hz <= 0) | (z < hz + 5e-3))  # on or in front of the head surface
+            v = vis.double()[..., None]
+            s1 += v * col.double()
+            s2 += v * col.double() ** 2
+            cnt += vis.double()
+    ok = cnt >= args.min_views
+    mean = s1 / cnt.clamp_min(1)[..., None]
+    var = (s2 / cnt.clamp_min(1)[..., None] - mean**2).clamp_min(0).sum(-1)  # (P, D)
+    good = ok.all(1)  # points seen enough at every offset
+    prof = var[good] / var[good].mean(1, keepdim=True)
+    best = offsets[prof.argmin(1)]
+    print(f"{len(frames)} frames at {res} px, {int(good.sum())}/{args.points} scalp points seen in >= {args.min_views} "
+          f"frames at every offset ({time.time() - t0:.1f} s); true shell offsets {true}")
+    print("offset   mean profile   points best here")
+    step = float(offsets[1] - offsets[0])
+    hist = torch.histc(best, bins=args.steps, min=-step / 2, max=float(offsets[-1]) + step / 2)
+    for i in range(0, args.steps, max(1, args.steps // 48)):
+        mark = " <- shell" if any(abs(float(offsets[i]) - o) <= step / 2 for o in true) else ""
+        print(f"{float(offsets[i]):.4f}   {float(prof[:, i].mean()):.3f}   {int(hist[i]):5d}{mark}")
+    half = 0.5 * (true[1] - true[0]) if len(true) > 1 else 0.01
+    near = [float(((best - o).abs() <= half / 2).float().mean()) for o in true]
+    print("share of points whose best offset is within a quarter of the shell spacing of shell k:",
+          [round(s, 3) for s in near], f"(uniform: {round(half / float(offsets[-1]), 3)} each)")
+    # where a point's profile jumps up (the cost of standing just outside a layer of strands)
+    jump = prof[:, 1:] - prof[:, :-1]  # (P', D-1): between offsets i and i+1
+    top = jump.topk(len(true), dim=1).indices  # each point's len(true) largest rises
+    at = offsets[top]  # the offset just before the rise
+    jh = torch.histc(at.flatten(), bins=args.steps, min=-step / 2, max=float(offsets[-1]) + step / 2)
+    print(f"each point's {len(true)} largest rises of its profile, by the offset just before the rise (share of all):")
+    print("  " + "  ".join(f"{float(offsets[i]):.4f}:{float(jh[i]) / at.numel():.3f}" for i in range(args.steps) if jh[i] / at.numel() >= 0.02))
+    hit = [float(((at - o).abs() <= step * 1.01).any(1).float().mean()) for o in true]
+    print(f"share of points with one of those rises within one step ({step:.4f}) of shell k:", [round(h, 3) for h in hit],
+          f"(at random: {round(1 - (1 - 3 / (args.steps - 1)) ** len(true), 3)})")
+    a = outer_alpha(sr, t, bary, cfg)[good]
+    for k, o in enumerate(true):
+        sel = a[:, k] > 0.8
+        if int(sel.sum()) >= 20:
+            b = best[sel]
+            print(f"points where shell {k} ({o}) is dense (alpha > 0.8, n={int(sel.sum())}): best offset median "
+                  f"{float(b.median()):.4f}, within {half / 2:.4f} of it: {float(((b - o).abs() <= half / 2).float().mean()):.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
