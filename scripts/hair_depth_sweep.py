@@ -13,6 +13,11 @@ each shell's bin, and the same for the outermost-visible strand pixels only (poi
 outermost shell is opaque there). The shells' true offsets are printed beside.
 
     python scripts/hair_depth_sweep.py -c configs/synthetic.yaml --frames 40 --points 4000
+
+`--general` runs the sweep the way a real subject would get it (`train.depth_sweep`): the dataset's
+image files, the untrained stage-1 model's deformation prior, the whole canonical model surface,
+visibility from the posed model's rasterised depth, profiles pooled over `--radius`; it reports the
+detected layer offsets on the scalp against the shells, and how often the face (no hair) gets one.
 """
 from __future__ import annotations
 
@@ -76,6 +81,54 @@ def outer_alpha(sr, t, bary, cfg):
     return torch.stack(cols, 1)
 
 
+def general(cfg, args) -> int:
+    """The library path (`train.depth_sweep`) on the subject's files; the shells only score it."""
+    import dataclasses
+
+    from tqdm.auto import tqdm
+
+    from train.data import ImavatarDataset
+    from train.depth_sweep import layer_offsets, pooled_profiles, surface_samples, sweep
+    from train.warp_error import prior_model
+
+    n_train = len(split_params(cfg, "train"))
+    pick = np.unique(np.linspace(0, n_train - 1, min(args.frames, n_train)).round().astype(int)).tolist()
+    ds = ImavatarDataset.from_config(dataclasses.replace(cfg.data, train_subsample=pick), "train", progress=False)
+    frames = [ds[i] for i in range(len(ds))]
+    model = prior_model(cfg, "cpu")
+    g = torch.Generator().manual_seed(0)
+    x_c, n_c, tri = surface_samples(model.canonical_vertices, model.flame.faces, args.points, g)
+    offsets = torch.linspace(0.0, args.max_offset, args.steps)
+    t0 = time.time()
+    res = sweep(model, frames, x_c, n_c, offsets, progress=lambda it: tqdm(it, desc="sweep", leave=False))
+    prof, keep = pooled_profiles(x_c, res, args.radius, args.min_views)
+    found = layer_offsets(prof, offsets, args.layers, args.min_rise)
+    flame = model.flame
+    region = flame.vertex_regions[flame.faces[tri[keep], 0].long()]
+    names = list(flame.region_names)
+    true = [round(float(o), 4) for o in SubjectRenderer(build_flame(cfg, "cpu"), cfg.synth).shells.offsets]
+    step = float(offsets[1] - offsets[0])
+    print(f"{len(frames)} frames ({cfg.data.root}, {cfg.data.img_res[1]} px), {len(keep)}/{args.points} surface points seen "
+          f"in >= {args.min_views} frames at every offset, pooled over {args.radius} ({time.time() - t0:.1f} s); "
+          f"true shell offsets {true}")
+    scalp = region == names.index("scalp")
+    face = torch.isin(region, torch.tensor([names.index(n) for n in ("skin", "nose", "lips", "brows") if n in names]))
+    for name, sel in (("scalp", scalp), ("face (skin, nose, lips, brows)", face)):
+        f = found[sel]
+        got = torch.isfinite(f) & (f > 2 * step)
+        print(f"{name}: {int(sel.sum())} points; detected layers beyond {2 * step:.4f} per point: "
+              f"{float(got.sum(1).float().mean()):.2f}")
+        if name == "scalp":
+            hit = [float(((f - o).abs() <= step * 1.01).any(1).float().mean()) for o in true]
+            print(f"  share of scalp points with a detected layer within one step ({step:.4f}) of shell k: "
+                  f"{[round(h, 3) for h in hit]}")
+        vals = f[got]
+        hist = torch.histc(vals, bins=args.steps, min=-step / 2, max=float(offsets[-1]) + step / 2) / max(1, vals.numel())
+        print("  detected offsets (share of all detections >= 2%): " + "  ".join(
+            f"{float(offsets[i]):.4f}:{float(hist[i]):.3f}" for i in range(args.steps) if hist[i] >= 0.02))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-c", "--config", default="configs/synthetic.yaml")
@@ -87,9 +140,15 @@ def main() -> int:
     ap.add_argument("--resolution", type=int, default=0, help="render at this many px (0: the config's)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="config override, e.g. synth.hair_thickness=0.06 (a control: the rises must follow the shells)")
+    ap.add_argument("--general", action="store_true", help="the library path (train.depth_sweep) on the dataset's files")
+    ap.add_argument("--radius", type=float, default=0.01, help="--general: pooling radius (world units)")
+    ap.add_argument("--layers", type=int, default=4, help="--general: layers to detect per point")
+    ap.add_argument("--min-rise", type=float, default=0.05, help="--general: smallest rise of a pooled profile that counts")
     args = ap.parse_args()
     torch.manual_seed(0)
     cfg = load_config(args.config, args.set + ([f"synth.resolution={args.resolution}"] if args.resolution else []))
+    if args.general:
+        return general(cfg, args)
     res = cfg.synth.resolution
     frames = split_params(cfg, "train")
     idx = np.unique(np.linspace(0, len(frames) - 1, min(args.frames, len(frames))).round().astype(int))

@@ -124,3 +124,8 @@ def test_hair_depth_sweep_poses_candidates_on_the_shells_and_reports_the_profile
     assert r.returncode == 0, r.stderr[-2000:]
     assert "true shell offsets" in r.stdout and r.stdout.count("<- shell") == sr.shells.n_shells, r.stdout
     assert len(re.findall(r"^0\.\d{4}\s+\d+\.\d{3}\s+\d+", r.stdout, re.M)) >= 40
+    r = _run(["scripts/hair_depth_sweep.py", "-c", TINY, "--general", "--frames", "4", "--points", "400", "--min-views", "1"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert re.search(r"^scalp: \d+ points; detected layers beyond", r.stdout, re.M), r.stdout
+    assert re.search(r"^face \(skin, nose, lips, brows\): \d+ points", r.stdout, re.M), r.stdout
+    assert "share of scalp points with a detected layer within one step" in r.stdout

@@ -1,0 +1,138 @@
+"""Where translucent layers (hair) stand off the morphable model's surface, from the training images
+alone: a plane sweep of multi-view photo-consistency along the surface normal, in canonical space.
+
+For canonical surface points x_c with outward normals n_c and candidate offsets d_1 < ... < d_D,
+each candidate x_c + d n_c is carried into a training frame by the stage-1 deformation field (at
+initialisation: the morphable model's prior), projected with the frame's camera, and the frame's
+colour read there wherever the candidate lies on or in front of the posed model (whose depth is
+rasterised). cost(p, d) is the colour variance over the frames that see the candidate.
+
+A layer of strands shows as a rise of the cost just outside it (the candidate stops landing on the
+same strand in every view). `pooled_profiles` averages each point's cost profile (normalised by its
+mean) with its neighbours' and `layer_offsets` returns the offsets just before the largest rises.
+On the synthetic subject those lie within one step (0.00125 units) of the hair's four shells
+(`scripts/hair_depth_sweep.py --general`, `docs/results/cpu_hair_depth_sweep_2026-12-06.txt`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from train.conventions import gl_projection, project
+from train.fields.prior import area_samples
+from train.raster import interpolate, rasterize
+from train.render.warp import forward_warp
+
+
+@dataclass
+class SweepResult:
+    offsets: Tensor
+    """(D,) candidate offsets along the normal (world units)."""
+    cost: Tensor
+    """(P, D) colour variance (summed over RGB) across the frames that see the candidate."""
+    views: Tensor
+    """(P, D) number of frames that see the candidate."""
+
+
+def surface_samples(verts: Tensor, faces: Tensor, n: int, gen: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """n points uniform by area on a mesh (V, 3) / (F, 3) -> points (n, 3), unit face normals (n, 3),
+    face ids (n,). Normals follow the faces' winding (outward for the morphable model)."""
+    f = faces.long()
+    a, b, c = verts[f[:, 0]], verts[f[:, 1]], verts[f[:, 2]]
+    cross = torch.linalg.cross(b - a, c - a, dim=-1)
+    tri, uv = area_samples(cross.norm(dim=-1).cpu(), n, gen)
+    tri, uv = tri.to(verts.device), uv.to(verts)
+    p = a[tri] + uv[:, :1] * (b - a)[tri] + uv[:, 1:] * (c - a)[tri]
+    return p, cross[tri] / cross[tri].norm(dim=-1, keepdim=True).clamp_min(1e-12), tri
+
+
+def camera_depth(x: Tensor, w2c: Tensor) -> Tensor:
+    """Distance along the view axis (..., N) of world points (..., N, 3) (positive in front)."""
+    return -(x @ w2c[2, :3] + w2c[2, 3])
+
+
+def model_depth(verts: Tensor, faces: Tensor, K: Tensor, w2c: Tensor, hw: tuple[int, int]) -> Tensor:
+    """Rasterised depth (H, W) of the posed model mesh (V, 3); 0 where it does not cover a pixel."""
+    H, W = hw
+    z = camera_depth(verts, w2c)
+    near, far = 0.5 * float(z.min().clamp_min(1e-3)), 2.0 * float(z.max())
+    proj = torch.as_tensor(gl_projection(K.detach().cpu().numpy(), W, H, near, far), dtype=verts.dtype, device=verts.device)
+    q = verts @ w2c[:3, :3].T + w2c[:3, 3]
+    clip = torch.cat([q, torch.ones_like(q[:, :1])], -1) @ proj.T
+    tri = faces.to(torch.int32)
+    rast = rasterize(clip[None].contiguous(), tri, (H, W))
+    depth = interpolate(z[None, :, None].contiguous(), rast, tri)[0, ..., 0]
+    return torch.where(rast[0, ..., 3] > 0, depth, torch.zeros_like(depth))
+
+
+@torch.no_grad()
+def sweep(model, frames: list[dict], x_c: Tensor, n_c: Tensor, offsets: Tensor, depth_tol: float = 5e-3,
+          chunk: int = 1 << 18, progress=None) -> SweepResult:
+    """Photo-consistency of candidates x_c + d n_c (P, 3), (P, 3), d in `offsets` (D,) over `frames`:
+    dicts with rgb (H, W, 3), K (3, 3) pixels, w2c (4, 4), expression (E,), pose (15,) (the
+    `train.data.ImavatarDataset` items). `model` is a stage-1 `AvatarModel` (its deformation field
+    and morphable model pose the candidates and the surface that hides them)."""
+    dev = x_c.device
+    P, D = x_c.shape[0], offsets.shape[0]
+    cand = (x_c[:, None] + offsets.to(dev)[None, :, None] * n_c[:, None]).reshape(-1, 3)
+    s1 = torch.zeros(P * D, 3, dtype=torch.float64, device=dev)
+    s2 = torch.zeros_like(s1)
+    views = torch.zeros(P * D, dtype=torch.float64, device=dev)
+    faces = model.flame.faces
+    for fr in (progress(frames) if progress else frames):
+        e, p = fr["expression"].to(dev).float()[None], fr["pose"].to(dev).float()[None]
+        K, w2c = fr["K"].to(dev).float(), fr["w2c"].to(dev).float()
+        img = fr["rgb"].to(dev).float()
+        H, W = img.shape[:2]
+        fs, _, _ = model.frame_state(e, p)
+        depth = model_depth(model.flame(e, p).vertices[0].float(), faces, K, w2c, (H, W))
+        for i in range(0, P * D, chunk):
+            x_d = forward_warp(model.deform_field, cand[None, i : i + chunk], fs)[0][0]
+            uv = project(x_d, K, w2c)
+            z = camera_depth(x_d, w2c)
+            grid = torch.stack([uv[:, 0] / W * 2 - 1, uv[:, 1] / H * 2 - 1], -1)[None, None]
+            col = F.grid_sample(img.permute(2, 0, 1)[None], grid, align_corners=False)[0, :, 0].T
+            hz = F.grid_sample(depth[None, None], grid, mode="nearest", align_corners=False)[0, 0, 0]
+            inside = (uv[:, 0] >= 0) & (uv[:, 0] < W) & (uv[:, 1] >= 0) & (uv[:, 1] < H) & (z > 0)
+            # on or in front of the model; its depth is read at the nearest pixel, which on a slanted
+            # surface is up to ~2 pixel footprints deeper or shallower than the point's own
+            tol = depth_tol + 2.0 * z / K[0, 0].abs()
+            vis = (inside & ((hz <= 0) | (z < hz + tol))).double()
+            s1[i : i + chunk] += vis[:, None] * col.double()
+            s2[i : i + chunk] += vis[:, None] * col.double() ** 2
+            views[i : i + chunk] += vis
+    n = views.clamp_min(1)[:, None]
+    cost = (s2 / n - (s1 / n) ** 2).clamp_min(0).sum(-1)
+    return SweepResult(offsets.cpu(), cost.reshape(P, D).float().cpu(), views.reshape(P, D).float().cpu())
+
+
+def pooled_profiles(x_c: Tensor, res: SweepResult, radius: float, min_views: int = 8, chunk: int = 2048) -> tuple[Tensor, Tensor]:
+    """Each point's cost profile over the offsets, divided by its mean, averaged with the points within
+    `radius` -> (profiles (P', D), index (P',) of the points kept: those seen in >= min_views frames
+    at every offset)."""
+    keep = torch.nonzero((res.views >= min_views).all(1)).squeeze(1)
+    prof = res.cost[keep] / res.cost[keep].mean(1, keepdim=True).clamp_min(1e-12)
+    x = x_c.cpu()[keep].float()
+    out = torch.empty_like(prof)
+    for i in range(0, x.shape[0], chunk):
+        near = (torch.cdist(x[i : i + chunk], x) <= radius).float()
+        out[i : i + chunk] = near @ prof / near.sum(1, keepdim=True)
+    return out, keep
+
+
+def layer_offsets(profiles: Tensor, offsets: Tensor, k: int, min_rise: float = 0.05) -> Tensor:
+    """(P, k) offsets just before each profile's k largest rises (local maxima of the rise of at least
+    `min_rise`), ascending; NaN where a profile has fewer."""
+    rise = profiles[:, 1:] - profiles[:, :-1]  # between offsets i and i+1
+    left = torch.cat([torch.full_like(rise[:, :1], -np.inf), rise[:, :-1]], 1)
+    right = torch.cat([rise[:, 1:], torch.full_like(rise[:, :1], -np.inf)], 1)
+    peak = (rise >= left) & (rise > right) & (rise >= min_rise)
+    score = torch.where(peak, rise, torch.full_like(rise, -np.inf))
+    val, idx = score.topk(min(k, score.shape[1]), dim=1)
+    at = torch.where(torch.isfinite(val), offsets[:-1][idx], torch.full_like(val, float("nan")))
+    return at.sort(dim=1).values  # NaNs sort last
