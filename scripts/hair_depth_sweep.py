@@ -18,6 +18,8 @@ outermost shell is opaque there). The shells' true offsets are printed beside.
 image files, the untrained stage-1 model's deformation prior, the whole canonical model surface,
 visibility from the posed model's rasterised depth, profiles pooled over `--radius`; it reports the
 detected layer offsets on the scalp against the shells, and how often the face (no hair) gets one.
+`--targets` scores what `train.w_layer_depth` would pull on (`train.depth_sweep.layer_depth_targets`
+with the config's `train.layer_depth_*`): where the points lie and how far the scalp's are from a shell.
 """
 from __future__ import annotations
 
@@ -129,6 +131,41 @@ def general(cfg, args) -> int:
     return 0
 
 
+def targets(cfg, args) -> int:
+    """Score `layer_depth_targets` (what the stage-1 pull would use) against the synthetic shells."""
+    from train.depth_sweep import layer_depth_targets
+    from train.fields import nearest_vertex
+    from train.render.frames import load_frames
+    from train.warp_error import prior_model
+
+    t0 = time.time()
+    frames = load_frames(cfg, cfg.data.train_videos, cfg.data.train_subsample, "cpu", progress=False)
+    model = prior_model(cfg, "cpu")
+    tg = layer_depth_targets(model, frames, cfg.train)
+    tc = cfg.train
+    print(f"{tg.shape[0]} layer-depth points from {tc.layer_depth_points} surface points, {tc.layer_depth_frames} frames, "
+          f"radius {tc.layer_depth_radius}, min rise {tc.layer_depth_min_rise}, offsets {list(tc.layer_depth_offsets)} "
+          f"({time.time() - t0:.1f} s with loading)")
+    fl = model.flame
+    names = list(fl.region_names)
+    _, im = nearest_vertex(tg, model.canonical_vertices)
+    reg = fl.vertex_regions[im]
+    print("by the nearest model vertex's region:", {n: int((reg == i).sum()) for i, n in enumerate(names) if int((reg == i).sum())})
+    sr = SubjectRenderer(build_flame(cfg, "cpu"), cfg.synth)
+    v = sr.x_o[sr.shells.vertex_index]
+    _, idx = nearest_vertex(tg, v)
+    off = ((tg - v[idx]) * sr.shells.normals[idx]).sum(1)[reg == names.index("scalp")]
+    sh = sr.shells.offsets
+    dist = (off[:, None] - sh[None]).abs().min(1).values
+    near, far = tc.layer_depth_offsets
+    print(f"scalp points: offset along the scalp normal within q of a shell {[round(float(x), 4) for x in sh]}: " + ", ".join(
+        f"q={q}: {float((dist <= q).float().mean()):.3f} (uniform: {min(1.0, 2 * q * len(sh) / (far - near)):.3f})"
+        for q in (0.00125, 0.0025, 0.005)))
+    hist = torch.histc(off, bins=24, min=0.0, max=0.12)
+    print("scalp points' offsets, 0.005 bins from 0:", [int(h) for h in hist])
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-c", "--config", default="configs/synthetic.yaml")
@@ -141,6 +178,7 @@ def main() -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="config override, e.g. synth.hair_thickness=0.06 (a control: the rises must follow the shells)")
     ap.add_argument("--general", action="store_true", help="the library path (train.depth_sweep) on the dataset's files")
+    ap.add_argument("--targets", action="store_true", help="score train.depth_sweep.layer_depth_targets (the config's train.layer_depth_*)")
     ap.add_argument("--radius", type=float, default=0.01, help="--general: pooling radius (world units)")
     ap.add_argument("--layers", type=int, default=4, help="--general: layers to detect per point")
     ap.add_argument("--min-rise", type=float, default=0.05, help="--general: smallest rise of a pooled profile that counts")
@@ -149,6 +187,8 @@ def main() -> int:
     cfg = load_config(args.config, args.set + ([f"synth.resolution={args.resolution}"] if args.resolution else []))
     if args.general:
         return general(cfg, args)
+    if args.targets:
+        return targets(cfg, args)
     res = cfg.synth.resolution
     frames = split_params(cfg, "train")
     idx = np.unique(np.linspace(0, len(frames) - 1, min(args.frames, len(frames))).round().astype(int))

@@ -129,3 +129,8 @@ def test_hair_depth_sweep_poses_candidates_on_the_shells_and_reports_the_profile
     assert re.search(r"^scalp: \d+ points; detected layers beyond", r.stdout, re.M), r.stdout
     assert re.search(r"^face \(skin, nose, lips, brows\): \d+ points", r.stdout, re.M), r.stdout
     assert "share of scalp points with a detected layer within one step" in r.stdout
+    r = _run(["scripts/hair_depth_sweep.py", "-c", TINY, "--targets", "--set", "train.layer_depth_points=2000",
+              "--set", "train.layer_depth_frames=8"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert re.search(r"^\d+ layer-depth points from 2000 surface points, 8 frames", r.stdout, re.M), r.stdout
+    assert "scalp points: offset along the scalp normal within q of a shell" in r.stdout

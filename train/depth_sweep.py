@@ -136,3 +136,33 @@ def layer_offsets(profiles: Tensor, offsets: Tensor, k: int, min_rise: float = 0
     val, idx = score.topk(min(k, score.shape[1]), dim=1)
     at = torch.where(torch.isfinite(val), offsets[:-1][idx], torch.full_like(val, float("nan")))
     return at.sort(dim=1).values  # NaNs sort last
+
+
+LAYER_DEPTH_STEP = 0.00125
+"""Spacing of the candidate offsets (world units): half a synthetic strand's width."""
+
+
+@torch.no_grad()
+def layer_depth_targets(model, frames, tc, progress=None) -> Tensor:
+    """`train.w_layer_depth`'s targets: canonical points (M, 3) where the training images show a layer
+    of strands, from `train.render.frames.Frames` and a stage-1 `AvatarModel` (its deformation field
+    poses the candidates). Deterministic for a given model, frames and config."""
+    dev = model.levels.device
+    n = frames.n
+    pick = np.unique(np.linspace(0, n - 1, min(tc.layer_depth_frames, n)).round().astype(int)).tolist()
+    views = []
+    for i in pick:
+        rgb, _ = frames.target(i)
+        views.append({"rgb": rgb, "K": frames.K[i], "w2c": torch.linalg.inv(frames.c2w[i].double()).float(),
+                      "expression": frames.expression[i], "pose": frames.pose[i]})
+    gen = torch.Generator().manual_seed(0)
+    x_c, n_c, _ = surface_samples(model.canonical_vertices, model.flame.faces, tc.layer_depth_points, gen)
+    near, far = tc.layer_depth_offsets
+    offsets = torch.arange(0.0, far + 0.5 * LAYER_DEPTH_STEP, LAYER_DEPTH_STEP)
+    res = sweep(model, views, x_c, n_c, offsets.to(dev), progress=progress)
+    prof, keep = pooled_profiles(x_c, res, tc.layer_depth_radius)
+    found = layer_offsets(prof, offsets, max(1, int(model.levels.shape[0]) - 1), tc.layer_depth_min_rise)
+    ok = torch.isfinite(found) & (found >= near)
+    base, normal = x_c.cpu()[keep], n_c.cpu()[keep]
+    pts = base[:, None] + found[..., None].nan_to_num(0.0) * normal[:, None]
+    return pts[ok].to(dev)

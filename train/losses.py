@@ -72,12 +72,14 @@ def compute_losses(out: dict[str, Tensor], target_rgb: Tensor, target_mask: Tens
     losses["outer_alpha"] = outer.sum() / max(outer.numel(), 1)
     losses["basis_spread"] = out["basis_spread"]
     losses["normal_smooth"] = out["normal_smooth"]
+    losses["layer_depth"] = out["layer_depth"] if "layer_depth" in out else out["surface"] * 0
     losses["total"] = (tcfg.w_rgb * losses["rgb"] + tcfg.w_alpha * losses["alpha"] + tcfg.w_level * losses["level"]
                        + tcfg.w_prior * losses["prior"] + tcfg.w_eikonal * losses["eikonal"]
                        + tcfg.w_residual * losses["residual"] + tcfg.w_outer_alpha * losses["outer_alpha"]
                        + tcfg.w_surface * losses["surface"] + tcfg.w_surface_inside * losses["surface_inside"]
                        + tcfg.w_basis_spread * losses["basis_spread"]
-                       + tcfg.w_normal_smooth * losses["normal_smooth"])
+                       + tcfg.w_normal_smooth * losses["normal_smooth"]
+                       + tcfg.w_layer_depth * losses["layer_depth"])
     with torch.no_grad():
         losses["psnr"] = psnr_from_mse(diff.detach().pow(2).mean())
     return losses

@@ -222,8 +222,11 @@ class AvatarModel(nn.Module):
         return out
 
     def regularisers(self, out: dict, gt_mask: Tensor, eikonal_points: Tensor, prior_max: int,
-                     prior_dist2: float, prior_gen: torch.Generator | None = None) -> dict[str, Tensor]:
-        """Prior targets at canonical hits inside the GT mask, eikonal gradients at random points."""
+                     prior_dist2: float, prior_gen: torch.Generator | None = None,
+                     layer_points: Tensor | None = None) -> dict[str, Tensor]:
+        """Prior targets at canonical hits inside the GT mask, eikonal gradients at random points;
+        with `layer_points` (canonical, `train.depth_sweep.layer_depth_targets`) the pull of the
+        nearest translucent level onto them."""
         from train.fields import nearest_vertex
 
         res: dict[str, Tensor] = {}
@@ -253,7 +256,17 @@ class AvatarModel(nn.Module):
         # and, weighted by train.w_surface_inside, not deep inside it (where colour alone cannot
         # tell the depth, e.g. a sheet spanning the open mouth in front of the teeth)
         res["surface_inside"] = (self.levels[0] - s_v).clamp_min(0.0).mean()
+        res["layer_depth"] = self.layer_depth_pull(layer_points) if layer_points is not None else s_v.sum() * 0
         return res
+
+    def layer_depth_pull(self, pts: Tensor) -> Tensor:
+        """Mean over pts (M, 3) of min over the translucent levels of (s - l)^2 / spacing^2."""
+        levels = self.levels[1:]
+        if pts.shape[0] == 0 or levels.numel() == 0:
+            return self.manifold_field(pts[:1] if pts.shape[0] else self.canonical_vertices[:1]).sum() * 0
+        spacing = (self.levels[-1] - self.levels[0]) / (self.levels.shape[0] - 1)
+        s = self.manifold_field(pts)
+        return ((s[:, None] - levels[None]) / spacing).pow(2).amin(1).mean()
 
     def surface_points(self, n: int, gen: torch.Generator | None = None) -> Tensor:
         """n points drawn area-uniformly on the canonical model's triangles (n = 0: the evenly

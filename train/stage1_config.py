@@ -257,6 +257,26 @@ class TrainConfig:
     H100, synthetic subject: 1.0 puts the opaque level on the model's front-facing teeth (median
     0.040 -> 0.002 inside it) and scored 24.06 vs 23.90 dB at 1000 steps (20 test frames), 25.85 vs
     25.76 over all 150 test frames at 2340 vs 2500 steps; 10: 23.97 (configs/synthetic.yaml: 1.0)."""
+    w_layer_depth: float = 0.0
+    """Weight of the pull of the nearest translucent level onto the layer depths the training images
+    themselves show (`train.depth_sweep`: a plane sweep of multi-view photo-consistency along the
+    canonical model's normal, run once when training starts and kept in the checkpoint): mean over
+    `layer_depth_batch` of those points of min over translucent levels (s - l)^2 / spacing^2. 0: off.
+    On the synthetic subject the sweep's detections pile on the hair's shells (dev CPU,
+    docs/results/cpu_hair_depth_sweep_2026-12-06.txt), where learnt levels stop 0.02-0.045 off."""
+    layer_depth_frames: int = 40
+    """Training frames (spread evenly) the sweep reads."""
+    layer_depth_points: int = 20000
+    """Canonical surface points the sweep starts from."""
+    layer_depth_radius: float = 0.03
+    """Pooling radius (world units) of the sweep's cost profiles."""
+    layer_depth_min_rise: float = 0.2
+    """Smallest rise of a pooled, mean-normalised cost profile that marks a layer."""
+    layer_depth_offsets: tuple[float, float] = (0.015, 0.12)
+    """Sweep range along the normal (world units): layers nearer than the first are ignored (an opaque
+    surface's own profile climbs there), the second is the farthest candidate."""
+    layer_depth_batch: int = 4096
+    """Layer-depth points drawn per step."""
     surface_samples: int = 8192
     """Points per step of the surface term, drawn area-uniformly on the canonical model's triangles
     (fresh each step). 0: the evenly subsampled vertices of `model.init_vertices` (the former term;
@@ -333,6 +353,14 @@ class TrainConfig:
         for name in ("frame_cond_noise", "view_dir_noise", "normal_noise"):
             if getattr(self, name) < 0:
                 raise ValueError(f"train.{name} must be >= 0; got {getattr(self, name)}")
+        if self.w_layer_depth < 0:
+            raise ValueError(f"train.w_layer_depth must be >= 0; got {self.w_layer_depth}")
+        for name in ("layer_depth_frames", "layer_depth_points", "layer_depth_batch"):
+            _positive(f"train.{name}", getattr(self, name))
+        _positive("train.layer_depth_radius", self.layer_depth_radius)
+        lo, hi = self.layer_depth_offsets
+        if not 0.0 <= lo < hi:
+            raise ValueError(f"train.layer_depth_offsets must be (near, far) with 0 <= near < far; got {self.layer_depth_offsets}")
         if self.surface_samples < 0:
             raise ValueError(f"train.surface_samples must be >= 0; got {self.surface_samples}")
         bad = [p for p in self.optimize_inputs if p not in INPUT_PARTS]

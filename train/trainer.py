@@ -161,6 +161,16 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
         sched.load_state_dict(ckpt["scheduler"])
         set_rng_state(ckpt["rng"])
         start = int(ckpt["step"])
+    layer_targets = None
+    if tc.w_layer_depth > 0:  # computed once per run and kept in the checkpoint: --resume reads it back
+        if ckpt is not None and "layer_targets" in ckpt:
+            layer_targets = ckpt["layer_targets"].to(dev)
+        else:
+            from train.depth_sweep import layer_depth_targets
+
+            bar_s = (lambda it: tqdm(it, desc="layer-depth sweep", leave=False, disable=not main, dynamic_ncols=True))
+            layer_targets = layer_depth_targets(model, frames, tc, progress=bar_s)
+        accelerator.print(f"stage 1: {layer_targets.shape[0]} layer-depth points from the training images' plane sweep")
     model, opt = accelerator.prepare(model, opt)
     core: AvatarModel = accelerator.unwrap_model(model)
 
@@ -182,6 +192,7 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
                 "step": at, "model": core.state_dict(), "optimizer": opt.state_dict(),
                 "scheduler": sched.state_dict(), "rng": rng_state(),
                 "meta": {"n_exp": cfg.data.n_exp, "name": cfg.name},
+                **({"layer_targets": layer_targets.cpu()} if layer_targets is not None else {}),
             })
 
     cond_std = condition_spread(frames.expression, frames.pose, core.shading_spec.n_exp)
@@ -189,6 +200,9 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
         g = step_generator(cfg.seed, rank, step)
         batch = sample_batch(frames, ids, cfg, g, dev)
         extras = regulariser_inputs(core, batch, tc, g)
+        if layer_targets is not None and layer_targets.shape[0] > 0:
+            pick = torch.randint(layer_targets.shape[0], (tc.layer_depth_batch,), generator=g).to(dev)
+            extras["layer_points"] = layer_targets[pick]
         out = model(batch["o"], batch["d"], batch["expression"], batch["pose"], jitter=batch["jitter"],
                     differentiable=True, extras=extras, background=frames.background,
                     shading_cond=noisy_frame_condition(batch["expression"], batch["pose"], core.shading_spec.n_exp,

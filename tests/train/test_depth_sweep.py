@@ -104,3 +104,33 @@ def test_sweep_on_the_tiny_subject_sees_the_front_and_finds_the_surface_consiste
     seen = face & (res.views >= 4).all(1)
     assert seen.sum() > 20
     assert float(res.cost[seen, 0].median()) < 0.5 * float(res.cost[seen, 1].median())
+
+
+def test_layer_depth_pull_draws_the_nearest_translucent_level_onto_the_points():
+    from pathlib import Path
+
+    from train.config import load_config
+    from train.model import AvatarModel, build_flame
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / "tiny.yaml")
+    flame = build_flame(cfg, "cpu")
+    model = AvatarModel(cfg, flame, torch.zeros(cfg.data.n_exp))
+    g = torch.Generator().manual_seed(0)
+    x, n, _ = surface_samples(model.canonical_vertices, flame.faces, 256, g)
+    pts = x + 0.03 * n  # a layer 0.03 off the surface
+    levels = model.levels[1:]
+    spacing = float((model.levels[-1] - model.levels[0]) / (model.levels.shape[0] - 1))
+    with torch.no_grad():
+        s = model.manifold_field(pts)
+        want = ((s[:, None] - levels[None]) / spacing).pow(2).amin(1).mean()
+    before = model.layer_depth_pull(pts)
+    torch.testing.assert_close(before, want)
+    opt = torch.optim.Adam(model.manifold_field.parameters(), lr=1e-3)
+    for _ in range(30):
+        loss = model.layer_depth_pull(pts)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(model.layer_depth_pull(pts).detach()) < 0.5 * float(before.detach())
+    empty = model.layer_depth_pull(pts[:0])
+    assert float(empty.detach()) == 0.0 and empty.requires_grad

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -126,21 +127,26 @@ def test_resume_continues_exactly(tiny_subject, tmp_path):
     assert r3["scheduler"]["last_epoch"] == 6
 
 
-def test_learnt_input_corrections_train_resume_exactly_and_load(tiny_subject, tmp_path):
+def test_learnt_input_corrections_and_layer_depth_train_resume_exactly_and_load(tiny_subject, tmp_path):
     """`train.optimize_inputs`: the per-frame corrections are trained (frames sampled move, in their
-    own Adam group), saved, restored bit for bit by --resume, and load with the stage-1 model."""
+    own Adam group), saved, restored bit for bit by --resume, and load with the stage-1 model.
+    `train.w_layer_depth` in the same runs: the plane sweep's points are made once, kept in the
+    checkpoint and read back by --resume (the resumed run matches the uninterrupted one)."""
     from train.model import load_stage1
 
     full, part = tmp_path / "full", tmp_path / "part"
     common = ["--set", "train.iterations=6", "--set", "train.preview_every=1000", "--set", "train.checkpoint_every=1000",
-              "--set", "train.optimize_inputs=[expression,pose,camera]"]
+              "--set", "train.optimize_inputs=[expression,pose,camera]",
+              "--set", "train.w_layer_depth=1.0", "--set", "train.layer_depth_points=2000", "--set", "train.layer_depth_frames=8"]
     r = train_cli(full, *common)
     assert r.returncode == 0, r.stderr[-3000:]
+    assert re.search(r"stage 1: \d+ layer-depth points from the training images' plane sweep", r.stdout), r.stdout[-2000:]
     r = train_cli(part, *common, "--max-steps", "3")
     assert r.returncode == 0, r.stderr[-3000:]
     r = train_cli(part, *common, "--resume")
     assert r.returncode == 0, r.stderr[-3000:]
     a, b = state_of(full), state_of(part)
+    assert a["layer_targets"].shape[0] > 0 and torch.equal(a["layer_targets"], b["layer_targets"])
     keys = [k for k in a["model"] if k.startswith("frame_inputs.")]
     assert sorted(keys) == ["frame_inputs.camera", "frame_inputs.expression", "frame_inputs.pose"]
     assert not [k for k in a["model"] if not torch.equal(a["model"][k], b["model"][k])]
