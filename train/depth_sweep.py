@@ -37,6 +37,10 @@ class SweepResult:
     """(P, D) colour variance (summed over RGB) across the frames that see the candidate."""
     views: Tensor
     """(P, D) number of frames that see the candidate."""
+    hull: Tensor | None = None
+    """(P, D) share of the frames whose image holds the candidate that have it inside their mask
+    (soft coverage > 0.05, so translucent hair counts; occlusion aside): 1 inside the visual hull.
+    None when the frames carry no mask."""
 
 
 def surface_samples(verts: Tensor, faces: Tensor, n: int, gen: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
@@ -75,14 +79,18 @@ def sweep(model, frames: list[dict], x_c: Tensor, n_c: Tensor, offsets: Tensor, 
           chunk: int = 1 << 18, progress=None) -> SweepResult:
     """Photo-consistency of candidates x_c + d n_c (P, 3), (P, 3), d in `offsets` (D,) over `frames`:
     dicts with rgb (H, W, 3), K (3, 3) pixels, w2c (4, 4), expression (E,), pose (15,) (the
-    `train.data.ImavatarDataset` items). `model` is a stage-1 `AvatarModel` (its deformation field
-    and morphable model pose the candidates and the surface that hides them)."""
+    `train.data.ImavatarDataset` items), and a mask (H, W) for the visual-hull share. `model` is a
+    stage-1 `AvatarModel` (its deformation field and morphable model pose the candidates and the
+    surface that hides them)."""
     dev = x_c.device
     P, D = x_c.shape[0], offsets.shape[0]
     cand = (x_c[:, None] + offsets.to(dev)[None, :, None] * n_c[:, None]).reshape(-1, 3)
     s1 = torch.zeros(P * D, 3, dtype=torch.float64, device=dev)
     s2 = torch.zeros_like(s1)
     views = torch.zeros(P * D, dtype=torch.float64, device=dev)
+    in_image = torch.zeros_like(views)
+    in_mask = torch.zeros_like(views)
+    masked = all("mask" in fr for fr in frames)
     faces = model.flame.faces
     for fr in (progress(frames) if progress else frames):
         e, p = fr["expression"].to(dev).float()[None], fr["pose"].to(dev).float()[None]
@@ -106,9 +114,14 @@ def sweep(model, frames: list[dict], x_c: Tensor, n_c: Tensor, offsets: Tensor, 
             s1[i : i + chunk] += vis[:, None] * col.double()
             s2[i : i + chunk] += vis[:, None] * col.double() ** 2
             views[i : i + chunk] += vis
+            if masked:
+                m = F.grid_sample(fr["mask"].to(dev).float()[None, None], grid, mode="nearest", align_corners=False)[0, 0, 0]
+                in_image[i : i + chunk] += inside.double()
+                in_mask[i : i + chunk] += (inside & (m > 0.05)).double()
     n = views.clamp_min(1)[:, None]
     cost = (s2 / n - (s1 / n) ** 2).clamp_min(0).sum(-1)
-    return SweepResult(offsets.cpu(), cost.reshape(P, D).float().cpu(), views.reshape(P, D).float().cpu())
+    hull = (in_mask / in_image.clamp_min(1)).reshape(P, D).float().cpu() if masked else None
+    return SweepResult(offsets.cpu(), cost.reshape(P, D).float().cpu(), views.reshape(P, D).float().cpu(), hull)
 
 
 def pooled_profiles(x_c: Tensor, res: SweepResult, radius: float, min_views: int = 8, chunk: int = 2048) -> tuple[Tensor, Tensor]:
@@ -152,8 +165,8 @@ def layer_depth_targets(model, frames, tc, progress=None) -> Tensor:
     pick = np.unique(np.linspace(0, n - 1, min(tc.layer_depth_frames, n)).round().astype(int)).tolist()
     views = []
     for i in pick:
-        rgb, _ = frames.target(i)
-        views.append({"rgb": rgb, "K": frames.K[i], "w2c": torch.linalg.inv(frames.c2w[i].double()).float(),
+        rgb, mask = frames.target(i)
+        views.append({"rgb": rgb, "mask": mask, "K": frames.K[i], "w2c": torch.linalg.inv(frames.c2w[i].double()).float(),
                       "expression": frames.expression[i], "pose": frames.pose[i]})
     gen = torch.Generator().manual_seed(0)
     x_c, n_c, _ = surface_samples(model.canonical_vertices, model.flame.faces, tc.layer_depth_points, gen)
@@ -163,6 +176,9 @@ def layer_depth_targets(model, frames, tc, progress=None) -> Tensor:
     prof, keep = pooled_profiles(x_c, res, tc.layer_depth_radius)
     found = layer_offsets(prof, offsets, max(1, int(model.levels.shape[0]) - 1), tc.layer_depth_min_rise)
     ok = torch.isfinite(found) & (found >= near)
+    if tc.layer_depth_hull > 0:  # inside the visual hull: the masks cover the candidate in (nearly) every frame
+        at = ((found.nan_to_num(0.0) / LAYER_DEPTH_STEP).round().long()).clamp(0, offsets.shape[0] - 1)
+        ok &= res.hull[keep].gather(1, at) >= tc.layer_depth_hull
     base, normal = x_c.cpu()[keep], n_c.cpu()[keep]
     pts = base[:, None] + found[..., None].nan_to_num(0.0) * normal[:, None]
     return pts[ok].to(dev)

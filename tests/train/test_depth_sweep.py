@@ -104,6 +104,10 @@ def test_sweep_on_the_tiny_subject_sees_the_front_and_finds_the_surface_consiste
     seen = face & (res.views >= 4).all(1)
     assert seen.sum() > 20
     assert float(res.cost[seen, 0].median()) < 0.5 * float(res.cost[seen, 1].median())
+    # the visual hull: the face's own surface is inside every mask that holds it
+    assert res.hull is not None and float(res.hull[seen, 0].min()) >= 0.99
+    no_mask = sweep(model, [{k: v for k, v in ds[i].items() if k != "mask"} for i in range(2)], x_c[:10], n_c[:10], offsets)
+    assert no_mask.hull is None
 
 
 def test_layer_depth_pull_draws_the_nearest_translucent_level_onto_the_points():
