@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from train.config import load_config  # noqa: E402
 from train.conventions import project  # noqa: E402
+from train.fields.prior import area_samples  # noqa: E402
 from train.flame.lbs import blend_transforms  # noqa: E402
 from train.model import build_flame  # noqa: E402
 from train.synth import appearance as app  # noqa: E402
@@ -45,14 +46,9 @@ from train.warp_error import split_params  # noqa: E402
 
 def scalp_points(sr: SubjectRenderer, n: int, g: torch.Generator):
     """n points uniform by area on the scalp patch: (face ids, barycentrics (n, 3))."""
-    sh = sr.shells
-    f = sh.faces.long()
-    x = sr.x_o[sh.vertex_index]
-    area = torch.linalg.cross(x[f[:, 1]] - x[f[:, 0]], x[f[:, 2]] - x[f[:, 0]], dim=-1).norm(dim=-1)
-    t = torch.multinomial(area, n, replacement=True, generator=g)
-    u = torch.rand(n, 2, generator=g)
-    flip = u.sum(1) > 1
-    u[flip] = 1 - u[flip]
+    f = sr.shells.faces.long()
+    x = sr.x_o[sr.shells.vertex_index]
+    t, u = area_samples(torch.linalg.cross(x[f[:, 1]] - x[f[:, 0]], x[f[:, 2]] - x[f[:, 0]], dim=-1).norm(dim=-1), n, g)
     return t, torch.stack([1 - u.sum(1), u[:, 0], u[:, 1]], 1)
 
 

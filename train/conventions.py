@@ -88,6 +88,17 @@ def gl_projection(K: np.ndarray | torch.Tensor, width: int, height: int, near: f
     )
 
 
+def clip_space(verts: torch.Tensor, K, w2c: torch.Tensor, width: int, height: int, near: float = 1.0,
+               far: float = 10.0) -> torch.Tensor:
+    """World vertices (..., V, 3) -> clip space (..., V, 4) via w2c and `gl_projection(K)` (the
+    rasterizers' input)."""
+    proj = torch.as_tensor(gl_projection(np.asarray(K.detach().cpu() if torch.is_tensor(K) else K, dtype=np.float64),
+                                         width, height, near, far), dtype=verts.dtype, device=verts.device)
+    w2c = torch.as_tensor(w2c, dtype=verts.dtype, device=verts.device)
+    q = verts @ w2c[:3, :3].T + w2c[:3, 3]
+    return (torch.cat([q, torch.ones_like(q[..., :1])], -1) @ proj.T).contiguous()
+
+
 def srgb_to_uint8(x: np.ndarray) -> np.ndarray:
     """[0,1] floats -> uint8 by rounding (the quantisation every stage and the player assume)."""
     return np.clip(np.rint(np.asarray(x, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)

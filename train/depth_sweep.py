@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from train.conventions import gl_projection, project
+from train.conventions import clip_space, project
 from train.fields.prior import area_samples
 from train.raster import interpolate, rasterize
 from train.render.warp import forward_warp
@@ -64,12 +64,9 @@ def model_depth(verts: Tensor, faces: Tensor, K: Tensor, w2c: Tensor, hw: tuple[
     """Rasterised depth (H, W) of the posed model mesh (V, 3); 0 where it does not cover a pixel."""
     H, W = hw
     z = camera_depth(verts, w2c)
-    near, far = 0.5 * float(z.min().clamp_min(1e-3)), 2.0 * float(z.max())
-    proj = torch.as_tensor(gl_projection(K.detach().cpu().numpy(), W, H, near, far), dtype=verts.dtype, device=verts.device)
-    q = verts @ w2c[:3, :3].T + w2c[:3, 3]
-    clip = torch.cat([q, torch.ones_like(q[:, :1])], -1) @ proj.T
+    clip = clip_space(verts, K, w2c, W, H, 0.5 * float(z.min().clamp_min(1e-3)), 2.0 * float(z.max()))
     tri = faces.to(torch.int32)
-    rast = rasterize(clip[None].contiguous(), tri, (H, W))
+    rast = rasterize(clip[None], tri, (H, W))
     depth = interpolate(z[None, :, None].contiguous(), rast, tri)[0, ..., 0]
     return torch.where(rast[0, ..., 3] > 0, depth, torch.zeros_like(depth))
 

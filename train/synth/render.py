@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from train import raster
-from train.conventions import gl_projection, project
+from train.conventions import clip_space, project
 from train.synth import appearance as app
 from train.synth.config import SynthConfig
 from train.synth.hair import HairShells, build_hair_shells, smooth_vertex_field, vertex_normals
@@ -113,13 +113,6 @@ def layer_fragments(
     if not pix:
         return torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long), torch.zeros(0, attr.shape[-1])
     return torch.cat(pix), torch.cat(tid), torch.cat(vals)
-
-
-def clip_space(verts: Tensor, K, w2c: Tensor, width: int, height: int) -> Tensor:
-    """World vertices (B, V, 3) -> clip space (B, V, 4) via w2c and `gl_projection(K)`."""
-    proj = torch.as_tensor(gl_projection(np.asarray(K, dtype=np.float64), width, height), dtype=torch.float32)
-    q = verts @ w2c[:3, :3].T + w2c[:3, 3]
-    return (torch.cat([q, torch.ones_like(q[..., :1])], -1) @ proj.T).contiguous()
 
 
 def background(cfg: SynthConfig, height: int, width: int) -> Tensor:
