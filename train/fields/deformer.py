@@ -12,11 +12,11 @@ as the morphable model's and is refined where the images ask for it. With `resid
 coefficients (156 per voxel with 16 expressions) stay the prior's, since with them the residual
 can fit a warp per training frame that new frames do not share.
 
-An optional `detail` volume holds the same prior at a finer spacing over a small box (the eyes:
-surfaces of different motion -- eyeball, lids, brows -- share the coarse lattice's cells there, so
-the blended field folds and inverse deformation finds wrong roots). Inside the box the prior is
-read from it, blended into the coarse one over a band `detail_ramp` wide (world units) inside the
-box's faces.
+An optional `detail` volume holds the same prior at a finer spacing over a small box (the eyes and
+jaw, `model.deform_detail_parts`: surfaces of different motion -- eyeball, lids, brows, lips, teeth
+-- share the coarse lattice's cells there, so the blended field folds and inverse deformation finds
+wrong roots). Inside the box the prior is read from it, blended into the coarse one over a band
+`detail_ramp` wide (world units; the model passes `model.deform_detail_margin`) inside the box's faces.
 
 Inverse deformation evaluates the field many times per sample for one frame's (psi, pose
 feature). Since everything but the softmax is linear in V, `frame_volumes` contracts the
