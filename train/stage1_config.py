@@ -263,7 +263,9 @@ class TrainConfig:
     canonical model's normal, run once when training starts and kept in the checkpoint): mean over
     `layer_depth_batch` of those points of min over translucent levels (s - l)^2 / spacing^2. 0: off.
     On the synthetic subject the sweep's detections pile on the hair's shells (dev CPU,
-    docs/results/cpu_hair_depth_sweep_2026-12-06.txt), where learnt levels stop 0.02-0.045 off."""
+    docs/results/cpu_hair_depth_sweep_2026-12-06.txt), where learnt levels stop 0.02-0.045 off. H100,
+    1000 steps, 20 test frames: 0 24.12, 1 23.87, 3 23.34, 1 + hinge level loss 23.81 dB (the skin and
+    brows lose more than the hair gains; docs/results/gpu_stage1_2026-12-06c.txt)."""
     layer_depth_frames: int = 40
     """Training frames (spread evenly) the sweep reads."""
     layer_depth_points: int = 20000
