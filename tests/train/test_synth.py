@@ -284,8 +284,13 @@ def test_flame_model_must_be_procedural(tmp_path):
 
 def test_cli_help_and_bad_config(tmp_path):
     r = subprocess.run([sys.executable, "-m", "train.synth", "--help"], capture_output=True, text=True)
-    assert r.returncode == 0 and "--force" in r.stdout and "data.root" in r.stdout
+    assert r.returncode == 0 and "--force" in r.stdout and "data.root" in r.stdout and "--set" in r.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text("synth:\n  resolutoin: 64\n")
     r = subprocess.run([sys.executable, "-m", "train.synth", "-c", str(bad)], capture_output=True, text=True)
     assert r.returncode == 2 and "bad.yaml" in r.stderr and "resolutoin" in r.stderr
+    # overrides read like every other stage's: --set KEY=VALUE or positional KEY=VALUE
+    for args in (["--set", "synth.resolutoin=64"], ["synth.resolutoin=64"]):
+        r = subprocess.run([sys.executable, "-m", "train.synth", "-c", "configs/tiny.yaml", *args],
+                           capture_output=True, text=True)
+        assert r.returncode == 2 and "resolutoin" in r.stderr, (args, r.stderr)

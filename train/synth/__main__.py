@@ -1,11 +1,11 @@
-"""`python -m train.synth -c configs/synthetic.yaml [--force] [section.key=value ...]`"""
+"""`python -m train.synth -c configs/synthetic.yaml [--force] [--set section.key=value ...] [section.key=value ...]`"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from train.configlib import ConfigError
+from train.configlib import ConfigError, add_override_args, overrides_of
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,13 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-c", "--config", required=True, help="YAML config (e.g. configs/synthetic.yaml)")
     parser.add_argument("--force", action="store_true", help="rebuild even if a complete subject with the same settings exists")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("overrides", nargs="*", help="config overrides such as data.root=/tmp/subject synth.resolution=128")
+    add_override_args(parser, "synth.resolution=128")
     args = parser.parse_args(argv)
     from train.config import load_config
     from train.synth.subject import build_subject
 
     try:
-        cfg = load_config(args.config, args.overrides)
+        cfg = load_config(args.config, overrides_of(args))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
