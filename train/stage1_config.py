@@ -265,7 +265,8 @@ class TrainConfig:
     On the synthetic subject the sweep's detections pile on the hair's shells (dev CPU,
     docs/results/cpu_hair_depth_sweep_2026-12-06.txt), where learnt levels stop 0.02-0.045 off. H100,
     1000 steps, 20 test frames: 0 24.12, 1 23.87, 3 23.34, 1 + hinge level loss 23.81 dB (the skin and
-    brows lose more than the hair gains; docs/results/gpu_stage1_2026-12-06c.txt)."""
+    brows lose more than the hair gains); 0.3 at 2460 steps: 24.83 vs 24.95 dB on 40 test frames
+    (docs/results/gpu_stage1_2026-12-06c.txt)."""
     layer_depth_frames: int = 40
     """Training frames (spread evenly) the sweep reads."""
     layer_depth_points: int = 20000
