@@ -129,9 +129,17 @@ class AvatarModel(nn.Module):
                 base = (sdf + mc.level_range[0] - mc.sdf_init_offset).reshape(r, r, r)
             else:
                 base = torch.zeros(r, r, r, device=dev)
+            pin = None
+            if mc.manifold_pin == "synthetic_hair":
+                if init_fields:
+                    from train.synth.hair_pin import synthetic_hair_pin
+
+                    pin = synthetic_hair_pin(flame, cfg.synth, verts, self.levels, lo, hi, mc.manifold_pin_res)
+                else:  # filled by the checkpoint
+                    pin = torch.zeros(2, *(mc.manifold_pin_res,) * 3, device=dev)
 
         self.n_bones = weights.shape[1]
-        self.manifold_field = ManifoldField(lo, hi, base, mc.manifold_grid_res, mc.grid_channels, mc.mlp_hidden)
+        self.manifold_field = ManifoldField(lo, hi, base, mc.manifold_grid_res, mc.grid_channels, mc.mlp_hidden, pin)
         self.deform_field = DeformField(lo, hi, prior, n_exp, self.n_bones, mc.deform_residual_res,
                                         mc.deform_residual_channels, detail, mc.deform_detail_margin)
         self.radiance_field = RadianceField(lo, hi, mc.radiance_grid_res, mc.grid_channels, mc.mlp_hidden,

@@ -12,6 +12,7 @@ def _positive(name: str, value) -> None:
 
 DETAIL_PARTS = ("eyes", "jaw")  # model.deform_detail_parts: FLAME bones (last two / third from last)
 INPUT_PARTS = ("expression", "pose", "camera")  # train.optimize_inputs
+PIN_SOURCES = ("none", "synthetic_hair")  # model.manifold_pin
 
 
 @dataclass
@@ -54,6 +55,13 @@ class ModelConfig:
     i.e. the innermost layer starts this far outside the model's surface, outer layers further out."""
     manifold_base_res: int = 48
     """Resolution of the learnable dense base grid of the manifold (initialised SDF-like)."""
+    manifold_pin: str = "none"
+    """`none`, or `synthetic_hair`: an oracle for the synthetic subject only -- over its scalp the
+    manifold is replaced by a fixed field whose levels lie on the exact hair shells
+    (`train.synth.hair_pin`); it measures what layers at the hair's true depth are worth."""
+    manifold_pin_res: int = 256
+    """Resolution of the pinned field's grid (`manifold_pin`): its levels kink at the innermost
+    shell, which trilinear lookup rounds by ~1/4 voxel (128: 0.0013 units, half a strand's width)."""
     manifold_grid_res: list[int] = field(default_factory=lambda: [16, 32, 64])
     """Resolutions of the manifold's multi-resolution feature grids (residual on the base)."""
     radiance_grid_res: list[int] = field(default_factory=lambda: [32, 64, 128])
@@ -134,6 +142,9 @@ class ModelConfig:
         for name in ("dim_pos_feature", "num_texture_basis", "ray_samples", "grid_channels", "mlp_hidden",
                      "manifold_base_res", "deform_prior_res", "deform_residual_res", "newton_steps"):
             _positive(f"model.{name}", getattr(self, name))
+        if self.manifold_pin not in PIN_SOURCES:
+            raise ValueError(f"model.manifold_pin must be one of {PIN_SOURCES}; got {self.manifold_pin!r}")
+        _positive("model.manifold_pin_res", self.manifold_pin_res)
         if self.basis_rank < 0:
             raise ValueError(f"model.basis_rank must be >= 0 (0 = independent bases); got {self.basis_rank}")
         if self.basis_ladder and (self.basis_rank > 0 or self.num_texture_basis < 2):

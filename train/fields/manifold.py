@@ -15,9 +15,13 @@ class ManifoldField(nn.Module):
     the residual is a multi-resolution feature grid decoded by a tiny MLP whose last layer starts
     at zero, so s starts exactly at the initialisation. Outside the cube s keeps growing, so
     nothing outside it is ever inside a layer.
+
+    `pin` (2, R, R, R), optional and fixed: a value p and a weight w over the cube; s becomes
+    (1 - w) s + w p (`model.manifold_pin`, an oracle: `train.synth.hair_pin`).
     """
 
-    def __init__(self, lo: Tensor, hi: Tensor, base: Tensor, resolutions: list[int], channels: int, hidden: int):
+    def __init__(self, lo: Tensor, hi: Tensor, base: Tensor, resolutions: list[int], channels: int, hidden: int,
+                 pin: Tensor | None = None):
         super().__init__()
         if base.dim() != 3:
             raise ValueError(f"base must be a (R, R, R) grid; got shape {tuple(base.shape)}")
@@ -26,6 +30,7 @@ class ManifoldField(nn.Module):
         self.base = nn.Parameter(base.detach().clone().float()[None, None])
         self.encoding = MultiResGrid(lo, hi, resolutions, channels)
         self.decoder = tiny_mlp(self.encoding.out_dim, hidden, 1, n_hidden=1, zero_last=True)
+        self.register_buffer("pin", None if pin is None else pin.detach().clone().float()[None])
 
     def forward(self, x: Tensor) -> Tensor:
         """x (..., 3) canonical points -> s (...)."""
@@ -34,6 +39,9 @@ class ManifoldField(nn.Module):
         u = to_grid_coords(flat[None], self.lo, self.hi)
         s = sample_volume(self.base, u)[0, :, 0]
         s = s + self.decoder(self.encoding(flat))[:, 0].float()
+        if self.pin is not None:
+            p = sample_volume(self.pin, u)[0]
+            s = s + p[:, 1] * (p[:, 0] - s)
         outside = torch.maximum(flat - self.hi, self.lo - flat).clamp_min(0.0).norm(dim=-1)
         return (s + outside).reshape(shape)
 
