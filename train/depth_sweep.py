@@ -41,6 +41,10 @@ class SweepResult:
     """(P, D) share of the frames whose image holds the candidate that have it inside their mask
     (soft coverage > 0.05, so translucent hair counts; occlusion aside): 1 inside the visual hull.
     None when the frames carry no mask."""
+    fringe: Tensor | None = None
+    """(P, D) share of the frames whose image holds the candidate that have it on a translucent part of
+    their mask (0.05 < coverage < 0.95): hair seen edge-on, never an opaque surface's interior. None
+    when the frames carry no mask."""
 
 
 def surface_samples(verts: Tensor, faces: Tensor, n: int, gen: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
@@ -87,6 +91,7 @@ def sweep(model, frames: list[dict], x_c: Tensor, n_c: Tensor, offsets: Tensor, 
     views = torch.zeros(P * D, dtype=torch.float64, device=dev)
     in_image = torch.zeros_like(views)
     in_mask = torch.zeros_like(views)
+    in_fringe = torch.zeros_like(views)
     masked = all("mask" in fr for fr in frames)
     faces = model.flame.faces
     for fr in (progress(frames) if progress else frames):
@@ -115,10 +120,12 @@ def sweep(model, frames: list[dict], x_c: Tensor, n_c: Tensor, offsets: Tensor, 
                 m = F.grid_sample(fr["mask"].to(dev).float()[None, None], grid, mode="nearest", align_corners=False)[0, 0, 0]
                 in_image[i : i + chunk] += inside.double()
                 in_mask[i : i + chunk] += (inside & (m > 0.05)).double()
+                in_fringe[i : i + chunk] += (inside & (m > 0.05) & (m < 0.95)).double()
     n = views.clamp_min(1)[:, None]
     cost = (s2 / n - (s1 / n) ** 2).clamp_min(0).sum(-1)
-    hull = (in_mask / in_image.clamp_min(1)).reshape(P, D).float().cpu() if masked else None
-    return SweepResult(offsets.cpu(), cost.reshape(P, D).float().cpu(), views.reshape(P, D).float().cpu(), hull)
+    share = (lambda c: (c / in_image.clamp_min(1)).reshape(P, D).float().cpu() if masked else None)
+    return SweepResult(offsets.cpu(), cost.reshape(P, D).float().cpu(), views.reshape(P, D).float().cpu(), share(in_mask),
+                       share(in_fringe))
 
 
 def pooled_profiles(x_c: Tensor, res: SweepResult, radius: float, min_views: int = 8, chunk: int = 2048) -> tuple[Tensor, Tensor]:
@@ -152,11 +159,9 @@ LAYER_DEPTH_STEP = 0.00125
 """Spacing of the candidate offsets (world units): half a synthetic strand's width."""
 
 
-@torch.no_grad()
-def layer_depth_targets(model, frames, tc, progress=None) -> Tensor:
-    """`train.w_layer_depth`'s targets: canonical points (M, 3) where the training images show a layer
-    of strands, from `train.render.frames.Frames` and a stage-1 `AvatarModel` (its deformation field
-    poses the candidates). Deterministic for a given model, frames and config."""
+def _surface_sweep(model, frames, tc, progress=None) -> tuple[Tensor, Tensor, Tensor, SweepResult]:
+    """The sweep `train.layer_depth_*` configure, from `train.render.frames.Frames`: surface points and
+    normals (P, 3) on the model's device, the offsets (D,) and the result."""
     dev = model.levels.device
     n = frames.n
     pick = np.unique(np.linspace(0, n - 1, min(tc.layer_depth_frames, n)).round().astype(int)).tolist()
@@ -167,9 +172,63 @@ def layer_depth_targets(model, frames, tc, progress=None) -> Tensor:
                       "expression": frames.expression[i], "pose": frames.pose[i]})
     gen = torch.Generator().manual_seed(0)
     x_c, n_c, _ = surface_samples(model.canonical_vertices, model.flame.faces, tc.layer_depth_points, gen)
-    near, far = tc.layer_depth_offsets
-    offsets = torch.arange(0.0, far + 0.5 * LAYER_DEPTH_STEP, LAYER_DEPTH_STEP)
-    res = sweep(model, views, x_c, n_c, offsets.to(dev), progress=progress)
+    offsets = torch.arange(0.0, tc.layer_depth_offsets[1] + 0.5 * LAYER_DEPTH_STEP, LAYER_DEPTH_STEP)
+    return x_c, n_c, offsets, sweep(model, views, x_c, n_c, offsets.to(dev), progress=progress)
+
+
+@dataclass
+class LayerPin:
+    """Where and how deep the translucent layers are, for `model.manifold_pin: sweep`."""
+
+    offsets: Tensor
+    """(k,) the layers' offsets off the surface (world units), inner first; empty: none found."""
+    anchors: Tensor
+    """(P, 3) canonical surface points."""
+    weight: Tensor
+    """(P,) in [0, 1]: 1 where the layers are (the pin's weight there)."""
+
+
+@torch.no_grad()
+def layer_pin(model, frames, tc, progress=None) -> LayerPin:
+    """The translucent layers from the training images (`train.layer_depth_*`, `train.layer_pin_*`).
+
+    Where: surface points whose candidates the masks show translucent (0.05 < coverage < 0.95) in
+    a share of the frames (mean over the swept offsets beyond the near one, pooled over
+    `layer_depth_radius`) of at least `layer_pin_fringe` (weight 1; 0 at half of it, linear
+    between). Only hair seen edge-on gives that share: an opaque surface's interior, and the empty
+    space in front of it, read 0 or 1 (synthetic subject: 62% of the scalp's points, 2% of the
+    skin's -- at the hairline -- and none elsewhere). How deep: the largest rises of the
+    region's mean cost profile (`layer_offsets`, at least `layer_pin_min_rise`)."""
+    x_c, _, offsets, res = _surface_sweep(model, frames, tc, progress)
+    if res.fringe is None:
+        raise ValueError("model.manifold_pin sweep needs the training frames' masks")
+    near = tc.layer_depth_offsets[0]
+    band = offsets >= near
+    x = x_c.cpu().float()
+    score = res.fringe[:, band].mean(1)
+    weight = torch.empty_like(score)
+    for i in range(0, x.shape[0], 2048):  # pooled over the radius, like the profiles
+        close = (torch.cdist(x[i : i + 2048], x) <= tc.layer_depth_radius).float()
+        weight[i : i + 2048] = close @ score / close.sum(1)
+    weight = (2.0 * weight / tc.layer_pin_fringe - 1.0).clamp(0.0, 1.0)
+    prof, keep = pooled_profiles(x_c, res, tc.layer_depth_radius)
+    w = weight[keep]
+    found = torch.empty(0)
+    if float(w.sum()) > 0:
+        mean = (w[:, None] * prof).sum(0) / w.sum()
+        n_layers = int(model.levels.shape[0]) - 1
+        found = layer_offsets(mean[None], offsets, n_layers + 1, tc.layer_pin_min_rise)[0]
+        found = found[torch.isfinite(found) & (found >= near)][:n_layers]
+    return LayerPin(found, x, weight if found.numel() else torch.zeros_like(weight))
+
+
+@torch.no_grad()
+def layer_depth_targets(model, frames, tc, progress=None) -> Tensor:
+    """`train.w_layer_depth`'s targets: canonical points (M, 3) where the training images show a layer
+    of strands, from `train.render.frames.Frames` and a stage-1 `AvatarModel` (its deformation field
+    poses the candidates). Deterministic for a given model, frames and config."""
+    x_c, n_c, offsets, res = _surface_sweep(model, frames, tc, progress)
+    near = tc.layer_depth_offsets[0]
     prof, keep = pooled_profiles(x_c, res, tc.layer_depth_radius)
     found = layer_offsets(prof, offsets, max(1, int(model.levels.shape[0]) - 1), tc.layer_depth_min_rise)
     ok = torch.isfinite(found) & (found >= near)

@@ -130,13 +130,12 @@ class AvatarModel(nn.Module):
             else:
                 base = torch.zeros(r, r, r, device=dev)
             pin = None
-            if mc.manifold_pin == "synthetic_hair":
-                if init_fields:
-                    from train.synth.hair_pin import synthetic_hair_pin
+            if mc.manifold_pin == "synthetic_hair" and init_fields:
+                from train.synth.hair_pin import synthetic_hair_pin
 
-                    pin = synthetic_hair_pin(flame, cfg.synth, verts, self.levels, lo, hi, mc.manifold_pin_res)
-                else:  # filled by the checkpoint
-                    pin = torch.zeros(2, *(mc.manifold_pin_res,) * 3, device=dev)
+                pin = synthetic_hair_pin(flame, cfg.synth, verts, self.levels, lo, hi, mc.manifold_pin_res)
+            elif mc.manifold_pin != "none":  # weight 0 until the trainer's sweep or the checkpoint fills it
+                pin = torch.zeros(2, *(mc.manifold_pin_res,) * 3, device=dev)
 
         self.n_bones = weights.shape[1]
         self.manifold_field = ManifoldField(lo, hi, base, mc.manifold_grid_res, mc.grid_channels, mc.mlp_hidden, pin)

@@ -12,7 +12,7 @@ def _positive(name: str, value) -> None:
 
 DETAIL_PARTS = ("eyes", "jaw")  # model.deform_detail_parts: FLAME bones (last two / third from last)
 INPUT_PARTS = ("expression", "pose", "camera")  # train.optimize_inputs
-PIN_SOURCES = ("none", "synthetic_hair")  # model.manifold_pin
+PIN_SOURCES = ("none", "sweep", "synthetic_hair")  # model.manifold_pin
 
 
 @dataclass
@@ -56,9 +56,13 @@ class ModelConfig:
     manifold_base_res: int = 48
     """Resolution of the learnable dense base grid of the manifold (initialised SDF-like)."""
     manifold_pin: str = "none"
-    """`none`, or `synthetic_hair`: an oracle for the synthetic subject only -- over its scalp the
-    manifold is replaced by a fixed field whose levels lie on the exact hair shells
-    (`train.synth.hair_pin`); it measures what layers at the hair's true depth are worth."""
+    """Where the hair's translucent layers are, pin the manifold's levels to their depth instead of
+    learning it (`train.fields.pin`; learnt levels stop 0.02-0.045 off the synthetic hair's shells,
+    where a strand is 0.0025 wide, and no loss tried holds them there). `none`; `sweep`: region and
+    depths from the training images (`train.depth_sweep.layer_pin`: the masks' translucent fringe
+    and a plane sweep of photo-consistency, run once when training starts, kept in the
+    checkpoint); `synthetic_hair`: an oracle for the synthetic subject only, its exact shells over
+    the scalp (`train.synth.hair_pin`)."""
     manifold_pin_res: int = 256
     """Resolution of the pinned field's grid (`manifold_pin`): its levels kink at the innermost
     shell, which trilinear lookup rounds by ~1/4 voxel (128: 0.0013 units, half a strand's width)."""
@@ -294,6 +298,12 @@ class TrainConfig:
     this share of the frames that have it in the image (the visual hull; 0: no test). Synthetic
     subject: 0.8 raises the points over the scalp from 62% to 79% and keeps 94% of those within
     0.0025 of a shell (docs/results/cpu_hair_depth_sweep_2026-12-06.txt)."""
+    layer_pin_fringe: float = 0.02
+    """`model.manifold_pin: sweep`: the share of frames showing a point's offsets on the masks'
+    translucent fringe at which the pin's weight reaches 1 (0 at half of it)."""
+    layer_pin_min_rise: float = 0.01
+    """`model.manifold_pin: sweep`: smallest rise of the hair region's mean cost profile that marks a
+    layer (averaged over hundreds of points it is smooth: the synthetic shells rise 0.011-0.13)."""
     layer_depth_batch: int = 4096
     """Layer-depth points drawn per step."""
     surface_samples: int = 8192
@@ -377,6 +387,7 @@ class TrainConfig:
         for name in ("layer_depth_frames", "layer_depth_points", "layer_depth_batch"):
             _positive(f"train.{name}", getattr(self, name))
         _positive("train.layer_depth_radius", self.layer_depth_radius)
+        _positive("train.layer_pin_fringe", self.layer_pin_fringe)
         if not 0.0 <= self.layer_depth_hull <= 1.0:
             raise ValueError(f"train.layer_depth_hull must be in [0, 1]; got {self.layer_depth_hull}")
         lo, hi = self.layer_depth_offsets

@@ -114,6 +114,26 @@ def regulariser_inputs(model, batch: dict, tc, g: torch.Generator) -> dict:
     return dict(gt_mask=batch["mask"], eikonal_points=eik, prior_max=4096, prior_dist2=tc.prior_dist2, prior_gen=g)
 
 
+@torch.no_grad()
+def pin_layers(model: AvatarModel, frames: Frames, cfg: HeadbakeConfig, say, main: bool) -> None:
+    """`model.manifold_pin: sweep`: find the translucent layers in the training images and pin the
+    manifold's levels to them (`train.depth_sweep.layer_pin`, `train.fields.pin`)."""
+    from train.depth_sweep import layer_pin
+    from train.fields.pin import pin_volume
+
+    bar = (lambda it: tqdm(it, desc="layer sweep", leave=False, disable=not main, dynamic_ncols=True))
+    found = layer_pin(model, frames, cfg.train, progress=bar)
+    share = float((found.weight > 0.5).float().mean())
+    if found.offsets.numel() == 0:
+        say("stage 1: manifold pin: the training images show no translucent layers; the levels are all learnt")
+        return
+    lo, hi = model.bbox()
+    model.manifold_field.pin.copy_(pin_volume(model.canonical_vertices, model.flame.faces, lo, hi, cfg.model.manifold_pin_res,
+                                              found.offsets, model.levels, found.anchors, found.weight)[None])
+    say(f"stage 1: manifold pin: {found.offsets.numel()} layers at {[round(float(o), 4) for o in found.offsets]} off the "
+        f"surface over {100 * share:.0f}% of it (training images' sweep)")
+
+
 def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps: int | None = None) -> TrainResult:
     """Run stage 1 for `cfg` (up to `cfg.train.iterations`, or stop after `max_steps` more steps)."""
     from accelerate import Accelerator
@@ -171,6 +191,8 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
             bar_s = (lambda it: tqdm(it, desc="layer-depth sweep", leave=False, disable=not main, dynamic_ncols=True))
             layer_targets = layer_depth_targets(model, frames, tc, progress=bar_s)
         accelerator.print(f"stage 1: {layer_targets.shape[0]} layer-depth points from the training images' plane sweep")
+    if cfg.model.manifold_pin == "sweep" and ckpt is None:  # once per run: --resume reads the pin back
+        pin_layers(model, frames, cfg, accelerator.print, main)
     model, opt = accelerator.prepare(model, opt)
     core: AvatarModel = accelerator.unwrap_model(model)
 
