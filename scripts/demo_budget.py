@@ -35,6 +35,7 @@ CAPS = (
     ("model.radiance_grid_res", 128),
     ("model.deform_prior_res", 32),
     ("model.deform_residual_res", 16),
+    ("model.manifold_pin_res", 128),
     ("model.deform_detail_res", 0),  # the eye/jaw box: no gain at 128 px (docs/results/cpu_deform_detail_2026-12-06.txt)
     ("train.iterations", 600),
     ("train.batch_images", 2),

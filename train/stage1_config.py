@@ -63,9 +63,10 @@ class ModelConfig:
     and a plane sweep of photo-consistency, run once when training starts, kept in the
     checkpoint); `synthetic_hair`: an oracle for the synthetic subject only, its exact shells over
     the scalp (`train.synth.hair_pin`)."""
-    manifold_pin_res: int = 256
+    manifold_pin_res: int = 128
     """Resolution of the pinned field's grid (`manifold_pin`): its levels kink at the innermost
-    shell, which trilinear lookup rounds by ~1/4 voxel (128: 0.0013 units, half a strand's width)."""
+    layer, which trilinear lookup rounds by ~1/4 voxel (128 over the synthetic subject's cube: 0.0013
+    units, half a strand's width; configs/synthetic.yaml: 256)."""
     manifold_grid_res: list[int] = field(default_factory=lambda: [16, 32, 64])
     """Resolutions of the manifold's multi-resolution feature grids (residual on the base)."""
     radiance_grid_res: list[int] = field(default_factory=lambda: [32, 64, 128])

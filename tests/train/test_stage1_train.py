@@ -157,6 +157,32 @@ def test_learnt_input_corrections_and_layer_depth_train_resume_exactly_and_load(
     torch.testing.assert_close(model.frame_inputs.camera, a["model"]["frame_inputs.camera"])
 
 
+def test_manifold_pin_resumes_exactly_and_loads(tiny_subject, tmp_path):
+    """`model.manifold_pin`: the pinned field is a checkpointed buffer (not recomputed by --resume,
+    loaded by the bake's `load_stage1`); `sweep` on the 64 px subject reports what it found."""
+    from train.model import load_stage1
+
+    full, part = tmp_path / "full", tmp_path / "part"
+    common = ["--set", "train.iterations=4", "--set", "train.preview_every=1000", "--set", "train.checkpoint_every=1000",
+              "--set", "model.n_levels=5", "--set", "model.manifold_pin=synthetic_hair", "--set", "model.manifold_pin_res=32"]
+    r = train_cli(full, *common)
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = train_cli(part, *common, "--max-steps", "2")
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = train_cli(part, *common, "--resume")
+    assert r.returncode == 0, r.stderr[-3000:]
+    a, b = state_of(full), state_of(part)
+    assert not [k for k in a["model"] if not torch.equal(a["model"][k], b["model"][k])]
+    pin = a["model"]["manifold_field.pin"]
+    assert pin.shape == (1, 2, 32, 32, 32) and float(pin[0, 1].max()) == 1.0 and float(pin[0, 1].min()) == 0.0
+    _, model = load_stage1(full)
+    assert torch.equal(model.manifold_field.pin, pin)
+    r = train_cli(tmp_path / "sweep", "--set", "train.iterations=1", "--set", "model.manifold_pin=sweep",
+                  "--set", "model.manifold_pin_res=16", "--set", "train.layer_depth_points=2000", "--set", "train.layer_depth_frames=8")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert re.search(r"stage 1: manifold pin: ", r.stdout), r.stdout[-2000:]
+
+
 def test_resume_refuses_a_checkpoint_of_another_model_and_keeps_it(tiny_subject, tmp_path):
     """--resume with a config whose model does not fit the checkpoint (or an unreadable checkpoint)
     exits 2 naming the file and the differing setting, and leaves the run folder untouched."""

@@ -59,7 +59,8 @@ def pin_volume(verts: Tensor, faces: Tensor, lo: Tensor, hi: Tensor, res: int, o
     pts = lattice_points(lo.to(dev), hi.to(dev), res).reshape(-1, 3)
     normals = vertex_normals(verts, faces)
     d = signed_distance(pts, verts, normals)
-    band = d.abs() < 2.0 * float(offsets.max()) + 0.01  # exact near the layers, the cheap distance far out
+    edge = float((verts[faces] - verts[faces.roll(1, 1)]).norm(dim=-1).max())  # the cheap distance's error bound
+    band = d.abs() < 2.0 * float(offsets.max()) + 0.01 + edge  # exact near the layers, the cheap distance far out
     d[band] = mesh_signed_distance(pts[band], verts, faces, normals)
     _, near = nearest_vertex(pts, anchors.float().to(dev))
     s = offset_to_s(d, offsets.float(), levels.float())
