@@ -18,6 +18,8 @@ outermost shell is opaque there). The shells' true offsets are printed beside.
 image files, the untrained stage-1 model's deformation prior, the whole canonical model surface,
 visibility from the posed model's rasterised depth, profiles pooled over `--radius`; it reports the
 detected layer offsets on the scalp against the shells, and how often the face (no hair) gets one.
+`--pin` scores what `model.manifold_pin: sweep` pins (`train.depth_sweep.layer_pin`): the layers'
+offsets against the shells and the share of each region's surface points it pins.
 `--targets` scores what `train.w_layer_depth` would pull on (`train.depth_sweep.layer_depth_targets`
 with the config's `train.layer_depth_*`): where the points lie and how far the scalp's are from a shell.
 """
@@ -162,6 +164,34 @@ def targets(cfg, args) -> int:
     return 0
 
 
+def pin(cfg, args) -> int:
+    """Score `layer_pin` (what `model.manifold_pin: sweep` pins, the config's `train.layer_depth_*` and
+    `train.layer_pin_*`): the layers' offsets against the shells and the pinned share of each region."""
+    from train.depth_sweep import layer_pin
+    from train.fields import nearest_vertex
+    from train.render.frames import load_frames
+    from train.warp_error import prior_model
+
+    t0 = time.time()
+    frames = load_frames(cfg, cfg.data.train_videos, cfg.data.train_subsample, "cpu", progress=False)
+    model = prior_model(cfg, "cpu")
+    got = layer_pin(model, frames, cfg.train)
+    sh = SubjectRenderer(build_flame(cfg, "cpu"), cfg.synth).shells.offsets
+    print(f"layer_pin: {got.offsets.numel()} layers at {[round(float(o), 4) for o in got.offsets]} (true shells "
+          f"{[round(float(o), 4) for o in sh]}); {cfg.train.layer_depth_points} surface points, {cfg.train.layer_depth_frames} "
+          f"frames at {cfg.data.img_res[1]} px ({time.time() - t0:.1f} s with loading)")
+    names = list(model.flame.region_names)
+    _, im = nearest_vertex(got.anchors, model.canonical_vertices)
+    reg = model.flame.vertex_regions[im]
+    print("region           points  weight > 0.5  mean weight")
+    for i, n in enumerate(names):
+        sel = reg == i
+        if int(sel.sum()):
+            w = got.weight[sel]
+            print(f"{n:16s} {int(sel.sum()):6d}  {float((w > 0.5).float().mean()):12.3f}  {float(w.mean()):11.3f}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-c", "--config", default="configs/synthetic.yaml")
@@ -175,6 +205,7 @@ def main() -> int:
                     help="config override, e.g. synth.hair_thickness=0.06 (a control: the rises must follow the shells)")
     ap.add_argument("--general", action="store_true", help="the library path (train.depth_sweep) on the dataset's files")
     ap.add_argument("--targets", action="store_true", help="score train.depth_sweep.layer_depth_targets (the config's train.layer_depth_*)")
+    ap.add_argument("--pin", action="store_true", help="score train.depth_sweep.layer_pin (model.manifold_pin sweep; the config's train.layer_*)")
     ap.add_argument("--radius", type=float, default=0.01, help="--general: pooling radius (world units)")
     ap.add_argument("--layers", type=int, default=4, help="--general: layers to detect per point")
     ap.add_argument("--min-rise", type=float, default=0.05, help="--general: smallest rise of a pooled profile that counts")
@@ -185,6 +216,8 @@ def main() -> int:
         return general(cfg, args)
     if args.targets:
         return targets(cfg, args)
+    if args.pin:
+        return pin(cfg, args)
     res = cfg.synth.resolution
     frames = split_params(cfg, "train")
     idx = np.unique(np.linspace(0, len(frames) - 1, min(args.frames, len(frames))).round().astype(int))

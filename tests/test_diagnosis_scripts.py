@@ -134,3 +134,8 @@ def test_hair_depth_sweep_poses_candidates_on_the_shells_and_reports_the_profile
     assert r.returncode == 0, r.stderr[-2000:]
     assert re.search(r"^\d+ layer-depth points from 2000 surface points, 8 frames", r.stdout, re.M), r.stdout
     assert "scalp points: offset along the scalp normal within q of a shell" in r.stdout
+    r = _run(["scripts/hair_depth_sweep.py", "-c", TINY, "--pin", "--set", "train.layer_depth_points=2000",
+              "--set", "train.layer_depth_frames=8"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert re.search(r"^layer_pin: \d+ layers at \[.*\] \(true shells \[", r.stdout, re.M), r.stdout
+    assert re.search(r"^scalp\s+\d+\s+\d\.\d{3}\s+\d\.\d{3}$", r.stdout, re.M), r.stdout

@@ -17,7 +17,7 @@ class ManifoldField(nn.Module):
     nothing outside it is ever inside a layer.
 
     `pin` (2, R, R, R), optional and fixed: a value p and a weight w over the cube; s becomes
-    (1 - w) s + w p (`model.manifold_pin`, an oracle: `train.synth.hair_pin`).
+    (1 - w) s + w p (`model.manifold_pin`: `train.fields.pin`).
     """
 
     def __init__(self, lo: Tensor, hi: Tensor, base: Tensor, resolutions: list[int], channels: int, hidden: int,
