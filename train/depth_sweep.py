@@ -43,8 +43,8 @@ class SweepResult:
     None when the frames carry no mask."""
     fringe: Tensor | None = None
     """(P, D) share of the frames whose image holds the candidate that have it on a translucent part of
-    their mask (0.05 < coverage < 0.95): hair seen edge-on, never an opaque surface's interior. None
-    when the frames carry no mask."""
+    their mask wider than an anti-aliased edge (`fringe_image`): hair seen edge-on, never an opaque
+    surface's interior. None when the frames carry no mask."""
 
 
 def surface_samples(verts: Tensor, faces: Tensor, n: int, gen: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
@@ -76,13 +76,24 @@ def model_depth(verts: Tensor, faces: Tensor, K: Tensor, w2c: Tensor, hw: tuple[
 
 
 @torch.no_grad()
+def fringe_image(mask: Tensor, erode: int) -> Tensor:
+    """(H, W) bool: the mask's translucent pixels (0.05 < coverage < 0.95) that keep a translucent
+    neighbourhood of radius `erode` px (an opaque silhouette's anti-aliased edge, 1-2 px wide, goes;
+    a fringe of hair, tens of pixels at 512 px, stays)."""
+    frac = ((mask > 0.05) & (mask < 0.95)).float()
+    if erode > 0:
+        k = 2 * erode + 1
+        frac = 1.0 - F.max_pool2d(1.0 - frac[None, None], k, stride=1, padding=erode)[0, 0]
+    return frac > 0.5
+
+
 def sweep(model, frames: list[dict], x_c: Tensor, n_c: Tensor, offsets: Tensor, depth_tol: float = 5e-3,
-          chunk: int = 1 << 18, progress=None) -> SweepResult:
+          chunk: int = 1 << 18, progress=None, fringe_erode: int = 2) -> SweepResult:
     """Photo-consistency of candidates x_c + d n_c (P, 3), (P, 3), d in `offsets` (D,) over `frames`:
     dicts with rgb (H, W, 3), K (3, 3) pixels, w2c (4, 4), expression (E,), pose (15,) (the
     `train.data.ImavatarDataset` items), and a mask (H, W) for the visual-hull share. `model` is a
     stage-1 `AvatarModel` (its deformation field and morphable model pose the candidates and the
-    surface that hides them)."""
+    surface that hides them). `fringe_erode`: see `fringe_image`."""
     dev = x_c.device
     P, D = x_c.shape[0], offsets.shape[0]
     cand = (x_c[:, None] + offsets.to(dev)[None, :, None] * n_c[:, None]).reshape(-1, 3)
@@ -101,6 +112,9 @@ def sweep(model, frames: list[dict], x_c: Tensor, n_c: Tensor, offsets: Tensor, 
         H, W = img.shape[:2]
         fs, _, _ = model.frame_state(e, p)
         depth = model_depth(model.flame(e, p).vertices[0].float(), faces, K, w2c, (H, W))
+        if masked:
+            mask = fr["mask"].to(dev).float()
+            fringe = fringe_image(mask, fringe_erode).float()
         for i in range(0, P * D, chunk):
             x_d = forward_warp(model.deform_field, cand[None, i : i + chunk], fs)[0][0]
             uv = project(x_d, K, w2c)
@@ -117,10 +131,11 @@ def sweep(model, frames: list[dict], x_c: Tensor, n_c: Tensor, offsets: Tensor, 
             s2[i : i + chunk] += vis[:, None] * col.double() ** 2
             views[i : i + chunk] += vis
             if masked:
-                m = F.grid_sample(fr["mask"].to(dev).float()[None, None], grid, mode="nearest", align_corners=False)[0, 0, 0]
+                m = F.grid_sample(mask[None, None], grid, mode="nearest", align_corners=False)[0, 0, 0]
+                fm = F.grid_sample(fringe[None, None], grid, mode="nearest", align_corners=False)[0, 0, 0]
                 in_image[i : i + chunk] += inside.double()
                 in_mask[i : i + chunk] += (inside & (m > 0.05)).double()
-                in_fringe[i : i + chunk] += (inside & (m > 0.05) & (m < 0.95)).double()
+                in_fringe[i : i + chunk] += (inside & (fm > 0.5)).double()
     n = views.clamp_min(1)[:, None]
     cost = (s2 / n - (s1 / n) ** 2).clamp_min(0).sum(-1)
     share = (lambda c: (c / in_image.clamp_min(1)).reshape(P, D).float().cpu() if masked else None)
@@ -173,7 +188,8 @@ def _surface_sweep(model, frames, tc, progress=None) -> tuple[Tensor, Tensor, Te
     gen = torch.Generator().manual_seed(0)
     x_c, n_c, _ = surface_samples(model.canonical_vertices, model.flame.faces, tc.layer_depth_points, gen)
     offsets = torch.arange(0.0, tc.layer_depth_offsets[1] + 0.5 * LAYER_DEPTH_STEP, LAYER_DEPTH_STEP)
-    return x_c, n_c, offsets, sweep(model, views, x_c, n_c, offsets.to(dev), progress=progress)
+    return x_c, n_c, offsets, sweep(model, views, x_c, n_c, offsets.to(dev), progress=progress,
+                                    fringe_erode=tc.layer_pin_erode)
 
 
 @dataclass
@@ -192,8 +208,8 @@ class LayerPin:
 def layer_pin(model, frames, tc, progress=None) -> LayerPin:
     """The translucent layers from the training images (`train.layer_depth_*`, `train.layer_pin_*`).
 
-    Where: surface points whose candidates the masks show translucent (0.05 < coverage < 0.95) in
-    a share of the frames (mean over the swept offsets beyond the near one, pooled over
+    Where: surface points whose candidates the masks show translucent (`fringe_image`) in a share
+    of the frames (mean over the swept offsets beyond the near one, pooled over
     `layer_depth_radius`) of at least `layer_pin_fringe` (weight 1; 0 at half of it, linear
     between). Only hair seen edge-on gives that share: an opaque surface's interior, and the empty
     space in front of it, read 0 or 1 (synthetic subject: 62% of the scalp's points, 2% of the

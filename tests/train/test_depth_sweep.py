@@ -138,3 +138,16 @@ def test_layer_depth_pull_draws_the_nearest_translucent_level_onto_the_points():
     assert float(model.layer_depth_pull(pts).detach()) < 0.5 * float(before.detach())
     empty = model.layer_depth_pull(pts[:0])
     assert float(empty.detach()) == 0.0 and empty.requires_grad
+
+
+def test_fringe_image_drops_an_anti_aliased_edge_and_keeps_a_wide_translucent_band():
+    from train.depth_sweep import fringe_image
+
+    m = torch.zeros(40, 40)
+    m[:, :10] = 1.0  # opaque
+    m[:, 10] = 0.5  # its 1 px anti-aliased edge
+    m[:, 20:32] = 0.4  # a 12 px translucent band (hair seen edge-on)
+    f = fringe_image(m, 2)
+    assert not f[:, :20].any()
+    assert f[5:35, 22:30].all() and not f[:, 32:].any()
+    assert fringe_image(m, 0)[:, 10].all()  # without erosion the edge counts
