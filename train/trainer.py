@@ -193,6 +193,10 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
         accelerator.print(f"stage 1: {layer_targets.shape[0]} layer-depth points from the training images' plane sweep")
     if cfg.model.manifold_pin == "sweep" and ckpt is None:  # once per run: --resume reads the pin back
         pin_layers(model, frames, cfg, accelerator.print, main)
+        if world > 1:  # every process swept the same frames; rank 0's result for all, bit for bit
+            from accelerate.utils import broadcast
+
+            model.manifold_field.pin.copy_(broadcast(model.manifold_field.pin.contiguous(), from_process=0))
     model, opt = accelerator.prepare(model, opt)
     core: AvatarModel = accelerator.unwrap_model(model)
 

@@ -98,12 +98,17 @@ def test_two_process_cpu_run(tiny_subject, tmp_path):
     accel = Path(PY).with_name("accelerate")
     res = run([str(accel), "launch", "--num_processes", "2", "--num_machines", "1", "--cpu",
                "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "train", "-c", str(TINY),
-               "--set", f"workdir={tmp_path}", "--set", "train.iterations=4", "--set", "train.preview_every=1000"],
+               "--set", f"workdir={tmp_path}", "--set", "train.iterations=4", "--set", "train.preview_every=1000",
+               # the sweep's pin, broadcast from rank 0 (8 frames: the tiny subject's scalp shows a fringe)
+               "--set", "model.manifold_pin=sweep", "--set", "model.manifold_pin_res=16",
+               "--set", "train.layer_depth_points=2000", "--set", "train.layer_depth_frames=8"],
               timeout=900)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     assert res.stdout.count("stage 1 done") == 1  # main process only
+    assert re.search(r"stage 1: manifold pin: \d+ layers at", res.stdout), res.stdout[-2000:]
     ckpt = state_of(tmp_path)
     assert ckpt["step"] == 4
+    assert float(ckpt["model"]["manifold_field.pin"][0, 1].max()) > 0.5
 
 
 def test_resume_continues_exactly(tiny_subject, tmp_path):
