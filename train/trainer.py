@@ -115,21 +115,21 @@ def regulariser_inputs(model, batch: dict, tc, g: torch.Generator) -> dict:
 
 
 @torch.no_grad()
-def pin_layers(model: AvatarModel, frames: Frames, cfg: HeadbakeConfig, say, main: bool) -> None:
+def pin_layers(model: AvatarModel, frames: Frames, cfg: HeadbakeConfig, say) -> None:
     """`model.manifold_pin: sweep`: find the translucent layers in the training images and pin the
     manifold's levels to them (`train.depth_sweep.layer_pin`, `train.fields.pin`)."""
     from train.depth_sweep import layer_pin
     from train.fields.pin import pin_volume
 
-    bar = (lambda it: tqdm(it, desc="layer sweep", leave=False, disable=not main, dynamic_ncols=True))
+    bar = (lambda it: tqdm(it, desc="layer sweep", leave=False, dynamic_ncols=True))
     found = layer_pin(model, frames, cfg.train, progress=bar)
-    share = float((found.weight > 0.5).float().mean())
     if found.offsets.numel() == 0:
         say("stage 1: manifold pin: the training images show no translucent layers; the levels are all learnt")
         return
     lo, hi = model.bbox()
     model.manifold_field.pin.copy_(pin_volume(model.canonical_vertices, model.flame.faces, lo, hi, cfg.model.manifold_pin_res,
                                               found.offsets, model.levels, found.anchors, found.weight)[None])
+    share = float((found.weight > 0.5).float().mean())  # the anchors are area-uniform surface samples
     say(f"stage 1: manifold pin: {found.offsets.numel()} layers at {[round(float(o), 4) for o in found.offsets]} off the "
         f"surface over {100 * share:.0f}% of it (training images' sweep)")
 
@@ -192,8 +192,9 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
             layer_targets = layer_depth_targets(model, frames, tc, progress=bar_s)
         accelerator.print(f"stage 1: {layer_targets.shape[0]} layer-depth points from the training images' plane sweep")
     if cfg.model.manifold_pin == "sweep" and ckpt is None:  # once per run: --resume reads the pin back
-        pin_layers(model, frames, cfg, accelerator.print, main)
-        if world > 1:  # every process swept the same frames; rank 0's result for all, bit for bit
+        if main:
+            pin_layers(model, frames, cfg, accelerator.print)
+        if world > 1:  # rank 0 sweeps; every process gets its pin bit for bit
             from accelerate.utils import broadcast
 
             model.manifold_field.pin.copy_(broadcast(model.manifold_field.pin.contiguous(), from_process=0))
