@@ -58,10 +58,12 @@ def pin_volume(verts: Tensor, faces: Tensor, lo: Tensor, hi: Tensor, res: int, o
     verts, faces = verts.float().to(dev), faces.long().to(dev)
     pts = lattice_points(lo.to(dev), hi.to(dev), res).reshape(-1, 3)
     normals = vertex_normals(verts, faces)
+    _, near = nearest_vertex(pts, anchors.float().to(dev))
+    w = anchor_weight.float().to(dev)[near]
     d = signed_distance(pts, verts, normals)
     edge = float((verts[faces] - verts[faces.roll(1, 1)]).norm(dim=-1).max())  # the cheap distance's error bound
-    band = d.abs() < 2.0 * float(offsets.max()) + 0.01 + edge  # exact near the layers, the cheap distance far out
+    # exact near the layers where the pin counts (its value is unused where w = 0), the cheap distance elsewhere
+    band = (d.abs() < 2.0 * float(offsets.max()) + 0.01 + edge) & (w > 0)
     d[band] = mesh_signed_distance(pts[band], verts, faces, normals)
-    _, near = nearest_vertex(pts, anchors.float().to(dev))
     s = offset_to_s(d, offsets.float(), levels.float())
-    return torch.stack([s, anchor_weight.float().to(dev)[near]]).reshape(2, res, res, res)
+    return torch.stack([s, w]).reshape(2, res, res, res)
