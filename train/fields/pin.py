@@ -10,6 +10,7 @@ points on the surface (the nearest anchor's weight): where the translucent layer
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from train.fields.grid import lattice_points
@@ -62,8 +63,10 @@ def pin_volume(verts: Tensor, faces: Tensor, lo: Tensor, hi: Tensor, res: int, o
     w = anchor_weight.float().to(dev)[near]
     d = signed_distance(pts, verts, normals)
     edge = float((verts[faces] - verts[faces.roll(1, 1)]).norm(dim=-1).max())  # the cheap distance's error bound
-    # exact near the layers where the pin counts (its value is unused where w = 0), the cheap distance elsewhere
-    band = (d.abs() < 2.0 * float(offsets.max()) + 0.01 + edge) & (w > 0)
+    # exact near the layers wherever the pin counts (w > 0 in a voxel or a neighbour: every trilinear cell that
+    # blends it in has exact corners), the cheap distance elsewhere (its value is unused there)
+    counts = F.max_pool3d((w > 0).float().reshape(1, 1, res, res, res), 3, stride=1, padding=1).reshape(-1) > 0
+    band = (d.abs() < 2.0 * float(offsets.max()) + 0.01 + edge) & counts
     d[band] = mesh_signed_distance(pts[band], verts, faces, normals)
     s = offset_to_s(d, offsets.float(), levels.float())
     return torch.stack([s, w]).reshape(2, res, res, res)
