@@ -149,12 +149,17 @@ def pooled_profiles(x_c: Tensor, res: SweepResult, radius: float, min_views: int
     at every offset)."""
     keep = torch.nonzero((res.views >= min_views).all(1)).squeeze(1)
     prof = res.cost[keep] / res.cost[keep].mean(1, keepdim=True).clamp_min(1e-12)
-    x = x_c.cpu()[keep].float()
-    out = torch.empty_like(prof)
+    return neighbourhood_mean(x_c.cpu()[keep].float(), prof, radius, chunk), keep
+
+
+def neighbourhood_mean(x: Tensor, values: Tensor, radius: float, chunk: int = 2048) -> Tensor:
+    """values (P, ...) at points x (P, 3), each averaged with those of the points within `radius`."""
+    flat = values.reshape(values.shape[0], -1)
+    out = torch.empty_like(flat)
     for i in range(0, x.shape[0], chunk):
         near = (torch.cdist(x[i : i + chunk], x) <= radius).float()
-        out[i : i + chunk] = near @ prof / near.sum(1, keepdim=True)
-    return out, keep
+        out[i : i + chunk] = near @ flat / near.sum(1, keepdim=True)
+    return out.reshape(values.shape)
 
 
 def layer_offsets(profiles: Tensor, offsets: Tensor, k: int, min_rise: float = 0.05) -> Tensor:
@@ -222,12 +227,8 @@ def layer_pin(model, frames, tc, progress=None) -> LayerPin:
     near = tc.layer_depth_offsets[0]
     band = offsets >= near
     x = x_c.cpu().float()
-    score = res.fringe[:, band].mean(1)
-    weight = torch.empty_like(score)
-    for i in range(0, x.shape[0], 2048):  # pooled over the radius, like the profiles
-        close = (torch.cdist(x[i : i + 2048], x) <= tc.layer_depth_radius).float()
-        weight[i : i + 2048] = close @ score / close.sum(1)
-    weight = (2.0 * weight / tc.layer_pin_fringe - 1.0).clamp(0.0, 1.0)
+    score = neighbourhood_mean(x, res.fringe[:, band].mean(1), tc.layer_depth_radius)  # pooled like the profiles
+    weight = (2.0 * score / tc.layer_pin_fringe - 1.0).clamp(0.0, 1.0)
     prof, keep = pooled_profiles(x_c, res, tc.layer_depth_radius)
     w = weight[keep]
     found = torch.empty(0)
