@@ -3,7 +3,7 @@
 # and the export, in the folders scripts/gpu/setup.sh installs from there (all git-ignored):
 #   .whl/        cp312 manylinux wheels: xatlas, PyMCubes, pygltflib (+ dataclasses-json, marshmallow,
 #                Deprecated), meshopt, diffrp-nvdiffrast (JIT-built there), moderngl + glcontext (player bench)
-#   .pml1-3/     pymeshlab's ~107 MB wheel split in 36 MB parts (each call carries at most 64 MiB), the
+#   .pml1-3/     pymeshlab's ~107 MB wheel split in 34 MiB parts (each call carries at most 64 MiB), the
 #                last with SHA256 (hash + wheel name); carry one a call, back to back on a warm machine
 #   .gl/         the EGL/GL/Vulkan loader debs (pymeshlab and the shader bench load libGL/libEGL)
 # Then, on the device: call 1 carry [".whl", ".gl", ".pml1"], call 2 [".pml2"], call 3 [".pml3", ".whl", ".gl"],
@@ -34,7 +34,7 @@ if [ ! -f .pml3/SHA256 ]; then
   tmp=$(mktemp -d)
   fetch "$tmp" "$PYMESHLAB"
   whl=$(cd "$tmp" && ls pymeshlab-*.whl)
-  (cd "$tmp" && split -b 36M "$whl" part_ && sha256sum "$whl" > SHA256)
+  (cd "$tmp" && split -b 34M "$whl" part_ && sha256sum "$whl" > SHA256)
   parts=("$tmp"/part_*)
   if [ "${#parts[@]}" -gt 3 ]; then echo "fetch_wheels: $whl needs ${#parts[@]} parts; setup.sh reads .pml1-3" >&2; exit 1; fi
   rm -rf .pml1 .pml2 .pml3

@@ -12,7 +12,7 @@ if [ -d .whl ] && [ ! -f /tmp/site/.done ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
   touch /tmp/site/.done
 fi
-# pymeshlab's wheel (~107 MB) travels split (`split -b 36M`) in .pml1/ .pml2/ .pml3/ (one folder a
+# pymeshlab's wheel (~107 MB) travels split (`split -b 34M`) in .pml1/ .pml2/ .pml3/ (one folder a
 # call, each under the 64 MiB carry limit); the last one also holds SHA256 (hash + wheel name).
 mkdir -p /tmp/pml
 for d in .pml*/; do [ -d "$d" ] && cp "$d"* /tmp/pml/ 2>/dev/null || true; done
