@@ -1,5 +1,5 @@
 """The diagnosis scripts (aliasing_ceiling, hair_layer_check, hair_cover_check, level_pull_check, hair_depth_sweep,
-region_level_check) on the tiny synthetic subject."""
+region_level_check, shading_gap_check) on the tiny synthetic subject."""
 
 import os
 import re
@@ -139,3 +139,20 @@ def test_hair_depth_sweep_poses_candidates_on_the_shells_and_reports_the_profile
     assert r.returncode == 0, r.stderr[-2000:]
     assert re.search(r"^layer_pin: \d+ layers at \[.*\] \(true shells \[", r.stdout, re.M), r.stdout
     assert re.search(r"^scalp\s+\d+\s+\d\.\d{3}\s+\d\.\d{3}$", r.stdout, re.M), r.stdout
+
+
+def test_shading_gap_check_reports_signed_error_and_visibility_bins(tmp_path):
+    assert _run(["-m", "train.synth", "-c", TINY]).returncode == 0
+    r = _run(["-m", "train", "-c", TINY, "--set", f"workdir={tmp_path}", "--set", "train.iterations=2",
+              "--set", "train.preview_every=1000"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = _run(["scripts/shading_gap_check.py", "--workdir", str(tmp_path), "--frames", "1", "--visibility-frames", "2",
+              "--res", "16"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = re.findall(r"^(train|test)\s+(\w+)\s+(\d+)\s+([+-]\d\.\d{4})\s+(\d\.\d{3})\s+(\d\.\d{3})\s+([\d.-]+|inf)$", r.stdout, re.M)
+    assert {("train", "skin"), ("test", "skin")} <= {(m[0], m[1]) for m in rows}, r.stdout
+    for m in rows:
+        assert float(m[4]) + float(m[5]) <= 1.0 + 1e-6 and int(m[2]) > 0
+    bins = re.findall(r"^\s*[\d.]+-\S+\s+(\d+)\s+(\d\.\d{3})\s+(\d\.\d{3})", r.stdout, re.M)
+    assert len(bins) == 5, r.stdout
+    assert abs(sum(float(b[1]) for b in bins) - 1.0) < 0.01  # every hit skin pixel falls in one bin

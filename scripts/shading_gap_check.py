@@ -1,0 +1,121 @@
+"""Why do test frames score below training frames? A diagnosis of a stage-1 checkpoint.
+
+Two tables:
+1. per region and split (train, test): the mean signed error model - GT over RGB, the shares of
+   pixels rendered darker / brighter than the ground truth by more than 0.05, and the PSNR -- a
+   shading that answers new normals too dark or too bright shows as a signed bias on test frames;
+2. the test frames' pixels of one region binned by how often the training frames saw their canonical
+   point (opaque-layer hits of `--visibility-frames` training frames counted on a `--res`^3 lattice
+   over the canonical cube): error that sits on rarely seen points is unseen surface, error on
+   well-seen points is the model's answer to new conditions (normal, view, expression).
+
+    python scripts/shading_gap_check.py --workdir runs/synthetic --frames 10 --visibility-frames 50
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+
+import torch
+
+from train.conventions import pixel_rays
+from train.model import load_stage1
+from train.region_error import class_map
+from train.render.frames import load_frames
+from train.render.rays import pixel_centres
+from train.render.renderer import render_rays
+
+BIN_EDGES = (0, 1, 10, 100, 1000, float("inf"))
+REGIONS = ("skin", "nose", "neck", "lips", "scalp")
+
+
+@torch.no_grad()
+def render_opaque(model, frames, i: int, chunk: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Frame i -> rgb (P, 3), the opaque layer's canonical hit (P, 3) and whether it was hit (P,)."""
+    n = frames.width * frames.height
+    uv = pixel_centres(torch.arange(n, device=frames.K.device), frames.width)
+    bg = torch.ones(3, device=frames.K.device)
+    rgb, x_c, hit = [], [], []
+    for j in range(0, n, chunk):
+        o, d = pixel_rays(frames.K[i : i + 1].float(), frames.c2w[i : i + 1].float(), uv[None, j : j + chunk])
+        r = render_rays(model, o, d, frames.expression[i : i + 1].float(), frames.pose[i : i + 1].float(), background=bg)
+        rgb.append(r["rgb"][0])
+        x_c.append(r["x_c"][0, :, 0])
+        hit.append(r["hit"][0, :, 0])
+    return torch.cat(rgb), torch.cat(x_c), torch.cat(hit)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workdir", required=True, help="stage-1 run folder (with train/config.yaml, train/checkpoint.pt)")
+    ap.add_argument("--frames", type=int, default=10, help="first frames of each split to score")
+    ap.add_argument("--visibility-frames", type=int, default=50, help="training frames (evenly spread) counted as seen")
+    ap.add_argument("--res", type=int, default=64, help="lattice resolution of the visibility count")
+    ap.add_argument("--region", default="skin", help="region whose test pixels are binned by visibility")
+    args = ap.parse_args()
+    if min(args.frames, args.visibility_frames, args.res) < 1:
+        ap.error("--frames, --visibility-frames and --res must be >= 1")
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    cfg, model = load_stage1(args.workdir, dev)
+    chunk = 65536 if dev.type == "cuda" else 8192
+    flame = copy.deepcopy(model.flame).to("cpu")
+    lo, hi = model.bbox()
+
+    def voxel(x: torch.Tensor) -> torch.Tensor:
+        return ((x - lo) / (hi - lo) * args.res).long().clamp(0, args.res - 1)
+
+    splits = {"train": (cfg.data.train_videos, cfg.data.train_subsample), "test": (cfg.data.test_videos, cfg.data.test_subsample)}
+    train_all = load_frames(cfg, *splits["train"], dev, progress=False)
+    count = torch.zeros((args.res,) * 3, device=dev)
+    step = max(1, train_all.n // args.visibility_frames)
+    for i in range(0, train_all.n, step):
+        _, x, h = render_opaque(model, train_all, i, chunk)
+        v = voxel(x[h])
+        count.index_put_((v[:, 0], v[:, 1], v[:, 2]), torch.ones(v.shape[0], device=dev), accumulate=True)
+    print(f"{args.workdir}: visibility from {len(range(0, train_all.n, step))} training frames on a {args.res}^3 lattice")
+    print("split  region      pixels  mean(model-GT)  darker>0.05  brighter>0.05   PSNR")
+    bins = [[0, 0.0] for _ in BIN_EDGES[:-1]]
+    for split, (videos, sub) in splits.items():
+        frames = load_frames(cfg, videos, sub, dev, progress=False, max_frames=args.frames)
+        acc: dict[str, list[float]] = {}
+        for i in range(min(args.frames, frames.n)):
+            gt, _ = frames.target(i)
+            cls, names = class_map(flame, frames.K[i].cpu(), frames.c2w[i].cpu(), frames.expression[i].cpu(),
+                                   frames.pose[i].cpu(), frames.height, frames.width, 2)
+            rgb, x, h = render_opaque(model, frames, i, chunk)
+            diff = (rgb - gt.reshape(-1, 3).to(rgb)).cpu()
+            cls = cls.reshape(-1)
+            for name in REGIONS:
+                if name not in names:
+                    continue
+                sel = cls == names.index(name)
+                d = diff[sel].mean(-1)
+                a = acc.setdefault(name, [0, 0.0, 0, 0, 0.0])
+                a[0] += int(sel.sum())
+                a[1] += float(d.sum())
+                a[2] += int((d < -0.05).sum())
+                a[3] += int((d > 0.05).sum())
+                a[4] += float(diff[sel].pow(2).mean(-1).sum())
+            if split == "test" and args.region in names:
+                sel = (cls == names.index(args.region)).to(h.device) & h
+                v = voxel(x[sel])
+                seen = count[v[:, 0], v[:, 1], v[:, 2]].cpu()
+                err = diff[sel.cpu()].pow(2).mean(-1)
+                for b, (b0, b1) in enumerate(zip(BIN_EDGES[:-1], BIN_EDGES[1:])):
+                    m = (seen >= b0) & (seen < b1)
+                    bins[b][0] += int(m.sum())
+                    bins[b][1] += float(err[m].sum())
+        for name, (n, s, dk, br, se) in acc.items():
+            if n:
+                psnr = -10.0 * torch.log10(torch.tensor(max(se / n, 1e-12)))
+                print(f"{split:6s} {name:10s} {n:7d}      {s / n:+.4f}        {dk / n:.3f}        {br / n:.3f}     {float(psnr):6.2f}")
+    n_all, e_all = sum(b[0] for b in bins), sum(b[1] for b in bins)
+    print(f"test '{args.region}' pixels by training visibility of their canonical point (opaque hits per voxel)")
+    print("seen          pixels  px share  err share   PSNR")
+    for (b0, b1), (n, s) in zip(zip(BIN_EDGES[:-1], BIN_EDGES[1:]), bins):
+        psnr = f"{float(-10.0 * torch.log10(torch.tensor(max(s / n, 1e-12)))):6.2f}" if n else "     -"
+        print(f"{b0:>5g}-{b1:<6g} {n:7d}   {n / max(n_all, 1):.3f}     {s / max(e_all, 1e-12):.3f}    {psnr}")
+
+
+if __name__ == "__main__":
+    main()
