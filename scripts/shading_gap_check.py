@@ -18,31 +18,19 @@ import copy
 
 import torch
 
-from train.conventions import pixel_rays
-from train.model import load_stage1
+from train.model import load_stage1, render_frames
 from train.region_error import class_map
 from train.render.frames import load_frames
-from train.render.rays import pixel_centres
-from train.render.renderer import render_rays
 
 BIN_EDGES = (0, 1, 10, 100, 1000, float("inf"))
 REGIONS = ("skin", "nose", "neck", "lips", "scalp")
 
 
-@torch.no_grad()
-def render_opaque(model, frames, i: int, chunk: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def render_opaque(model, frames, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Frame i -> rgb (P, 3), the opaque layer's canonical hit (P, 3) and whether it was hit (P,)."""
-    n = frames.width * frames.height
-    uv = pixel_centres(torch.arange(n, device=frames.K.device), frames.width)
-    bg = torch.ones(3, device=frames.K.device)
-    rgb, x_c, hit = [], [], []
-    for j in range(0, n, chunk):
-        o, d = pixel_rays(frames.K[i : i + 1].float(), frames.c2w[i : i + 1].float(), uv[None, j : j + chunk])
-        r = render_rays(model, o, d, frames.expression[i : i + 1].float(), frames.pose[i : i + 1].float(), background=bg)
-        rgb.append(r["rgb"][0])
-        x_c.append(r["x_c"][0, :, 0])
-        hit.append(r["hit"][0, :, 0])
-    return torch.cat(rgb), torch.cat(x_c), torch.cat(hit)
+    r = render_frames(model, frames.K[i : i + 1], frames.c2w[i : i + 1], frames.expression[i : i + 1],
+                      frames.pose[i : i + 1], frames.width, frames.height, opaque_hits=True)
+    return r["rgb"].reshape(-1, 3), r["x_c0"].reshape(-1, 3), r["hit0"].reshape(-1)
 
 
 def main() -> None:
@@ -57,7 +45,6 @@ def main() -> None:
         ap.error("--frames, --visibility-frames and --res must be >= 1")
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     cfg, model = load_stage1(args.workdir, dev)
-    chunk = 65536 if dev.type == "cuda" else 8192
     flame = copy.deepcopy(model.flame).to("cpu")
     lo, hi = model.bbox()
 
@@ -69,7 +56,7 @@ def main() -> None:
     count = torch.zeros((args.res,) * 3, device=dev)
     step = max(1, train_all.n // args.visibility_frames)
     for i in range(0, train_all.n, step):
-        _, x, h = render_opaque(model, train_all, i, chunk)
+        _, x, h = render_opaque(model, train_all, i)
         v = voxel(x[h])
         count.index_put_((v[:, 0], v[:, 1], v[:, 2]), torch.ones(v.shape[0], device=dev), accumulate=True)
     print(f"{args.workdir}: visibility from {len(range(0, train_all.n, step))} training frames on a {args.res}^3 lattice")
@@ -82,7 +69,7 @@ def main() -> None:
             gt, _ = frames.target(i)
             cls, names = class_map(flame, frames.K[i].cpu(), frames.c2w[i].cpu(), frames.expression[i].cpu(),
                                    frames.pose[i].cpu(), frames.height, frames.width, 2)
-            rgb, x, h = render_opaque(model, frames, i, chunk)
+            rgb, x, h = render_opaque(model, frames, i)
             diff = (rgb - gt.reshape(-1, 3).to(rgb)).cpu()
             cls = cls.reshape(-1)
             for name in REGIONS:

@@ -301,9 +301,11 @@ class AvatarModel(nn.Module):
 
 @torch.no_grad()
 def render_frames(model: AvatarModel, K: Tensor, c2w: Tensor, expression: Tensor, pose: Tensor,
-                  width: int, height: int, chunk: int | None = None, background=(1.0, 1.0, 1.0)) -> dict[str, Tensor]:
+                  width: int, height: int, chunk: int | None = None, background=(1.0, 1.0, 1.0),
+                  opaque_hits: bool = False) -> dict[str, Tensor]:
     """Render whole images. K (B,3,3) pixels at (width,height), c2w (B,4,4), expression (B,n_exp),
-    pose (B,15) -> rgb (B,H,W,3), alpha (B,H,W), depth (B,H,W) (inf where nothing is hit)."""
+    pose (B,15) -> rgb (B,H,W,3), alpha (B,H,W), depth (B,H,W) (inf where nothing is hit); with
+    `opaque_hits` also the opaque layer's canonical hit x_c0 (B,H,W,3) and whether it was hit, hit0 (B,H,W)."""
     from train.conventions import pixel_rays
     from train.render.rays import pixel_centres
 
@@ -312,7 +314,7 @@ def render_frames(model: AvatarModel, K: Tensor, c2w: Tensor, expression: Tensor
     bg = torch.tensor(background, device=dev, dtype=torch.float32)
     n = width * height
     uv = pixel_centres(torch.arange(n, device=dev), width)
-    outs = {"rgb": [], "alpha": [], "depth": []}
+    outs = {"rgb": [], "alpha": [], "depth": []} | ({"x_c0": [], "hit0": []} if opaque_hits else {})
     for i in range(K.shape[0]):
         k, c = K[i : i + 1].to(dev).float(), c2w[i : i + 1].to(dev).float()
         e, p = expression[i : i + 1].to(dev).float(), pose[i : i + 1].to(dev).float()
@@ -320,15 +322,13 @@ def render_frames(model: AvatarModel, K: Tensor, c2w: Tensor, expression: Tensor
         for j in range(0, n, chunk):
             o, d = pixel_rays(k, c, uv[None, j : j + chunk])
             r = render_rays(model, o, d, e, p, differentiable=False, background=bg)
+            if opaque_hits:
+                r["x_c0"], r["hit0"] = r["x_c"][:, :, 0], r["hit"][:, :, 0]
             for key in outs:
                 parts[key].append(r[key][0])
         for key in outs:
             outs[key].append(torch.cat(parts[key]))
-    return {
-        "rgb": torch.stack(outs["rgb"]).reshape(-1, height, width, 3),
-        "alpha": torch.stack(outs["alpha"]).reshape(-1, height, width),
-        "depth": torch.stack(outs["depth"]).reshape(-1, height, width),
-    }
+    return {key: torch.stack(v).reshape(-1, height, width, *v[0].shape[1:]) for key, v in outs.items()}
 
 
 def build_flame(cfg, device="cpu", shape_params=None):
