@@ -51,8 +51,8 @@ def main() -> None:
     def voxel(x: torch.Tensor) -> torch.Tensor:
         return ((x - lo) / (hi - lo) * args.res).long().clamp(0, args.res - 1)
 
-    splits = {"train": (cfg.data.train_videos, cfg.data.train_subsample), "test": (cfg.data.test_videos, cfg.data.test_subsample)}
-    train_all = load_frames(cfg, *splits["train"], dev, progress=False)
+    train_all = load_frames(cfg, cfg.data.train_videos, cfg.data.train_subsample, dev, progress=False)
+    test = load_frames(cfg, cfg.data.test_videos, cfg.data.test_subsample, dev, progress=False, max_frames=args.frames)
     count = torch.zeros((args.res,) * 3, device=dev)
     step = max(1, train_all.n // args.visibility_frames)
     for i in range(0, train_all.n, step):
@@ -62,8 +62,7 @@ def main() -> None:
     print(f"{args.workdir}: visibility from {len(range(0, train_all.n, step))} training frames on a {args.res}^3 lattice")
     print("split  region      pixels  mean(model-GT)  darker>0.05  brighter>0.05   PSNR")
     bins = [[0, 0.0] for _ in BIN_EDGES[:-1]]
-    for split, (videos, sub) in splits.items():
-        frames = load_frames(cfg, videos, sub, dev, progress=False, max_frames=args.frames)
+    for split, frames in (("train", train_all), ("test", test)):  # the first --frames of each split
         acc: dict[str, list[float]] = {}
         for i in range(min(args.frames, frames.n)):
             gt, _ = frames.target(i)
