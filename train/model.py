@@ -143,12 +143,11 @@ class AvatarModel(nn.Module):
                                         mc.deform_residual_channels, detail, mc.deform_detail_margin)
         self.radiance_field = RadianceField(lo, hi, mc.radiance_grid_res, mc.grid_channels, mc.mlp_hidden,
                                             mc.dim_pos_feature, mc.num_texture_basis, mc.alpha_init,
-                                            mc.basis_rank, mc.basis_ladder, mc.radiance_plane_res,
-                                            mc.manifold_pin_res if mc.manifold_pin == "sweep" and mc.pin_alpha > 0 else 0)
+                                            mc.basis_rank, mc.basis_ladder, mc.radiance_plane_res)
         self.shading_spec = ShadingSpec(
             n_exp=n_exp, dim_pos_feature=mc.dim_pos_feature, num_texture_basis=mc.num_texture_basis,
             temperature=mc.temperature, frame_hidden=tuple(mc.frame_mlp_hidden),
-            pixel_hidden=tuple(mc.pixel_mlp_hidden), pixel_out=mc.pixel_out)
+            pixel_hidden=tuple(mc.pixel_mlp_hidden))
         self.frame_mlp = FrameMLP(self.shading_spec)
         self.frame_inputs = None
         if cfg.train.optimize_inputs and n_train_frames > 0:

@@ -8,10 +8,7 @@ Per pixel:  z = [f_pos (D), n (3), v (3)]  ->  h = relu(W0 z) -> ... -> logits =
             rgba = sum_k coef_k * basis_k             (basis_k: RGBA from the radiance textures)
 
 `n` is the unit deformed-space (world) normal, `v` the unit view direction camera -> point, in
-world space. With `pixel_out` "ladder" the per-frame MLP gives the last per-pixel layer as
-W_last[k] = g_k u + h_k w (u, w: one row each; g, h: the basis ladder's gain and highlight,
-`ladder_steps`), so the logits are a tilt of the ladder and the coefficients' expected gain and
-highlight move monotonically with two per-pixel scalars; the exported theta has the same layout. The spatial layers have no biases; `theta` holds their weights row-major (out, in),
+world space. The spatial layers have no biases; `theta` holds their weights row-major (out, in),
 layer after layer. Innermost layer alpha is forced to 1 by the compositor, not here.
 """
 
@@ -21,19 +18,6 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-
-LADDER_GAINS = (0.3, 1.3)
-"""Lowest and highest brightness gain of the basis ladder (the albedo is in [0, 1])."""
-PIXEL_OUTS = ("free", "ladder")
-
-
-def ladder_steps(num_bases: int) -> Tensor:
-    """(K, 2) gain and highlight flag of each basis of the ladder: gains over LADDER_GAINS for the
-    first half of the bases and again for the second half, which adds the highlight."""
-    half = num_bases // 2
-    gains = torch.cat([torch.linspace(*LADDER_GAINS, num_bases - half), torch.linspace(*LADDER_GAINS, half)])
-    highlight = torch.cat([torch.zeros(num_bases - half), torch.ones(half)])
-    return torch.stack([gains, highlight], 1)
 
 
 @dataclass(frozen=True)
@@ -46,11 +30,6 @@ class ShadingSpec:
     temperature: float = 10.0
     frame_hidden: tuple[int, ...] = (64, 64)
     pixel_hidden: tuple[int, ...] = (16,)
-    pixel_out: str = "free"
-
-    def __post_init__(self):
-        if self.pixel_out not in PIXEL_OUTS:
-            raise ValueError(f"shading pixel_out must be one of {PIXEL_OUTS}; got {self.pixel_out!r}")
 
     @property
     def frame_in(self) -> int:
@@ -69,15 +48,6 @@ class ShadingSpec:
         d = self.pixel_dims
         return sum(d[i] * d[i + 1] for i in range(len(d) - 1))
 
-    @property
-    def n_frame_out(self) -> int:
-        """Outputs of the per-frame MLP: theta, or with the ladder tilt theta less the last layer
-        plus its two rows u, w."""
-        if self.pixel_out == "free":
-            return self.n_pixel_params
-        d = self.pixel_dims
-        return self.n_pixel_params - d[-1] * d[-2] + 2 * d[-2]
-
     def to_json(self) -> dict:
         return {
             "n_exp": self.n_exp,
@@ -86,7 +56,6 @@ class ShadingSpec:
             "temperature": self.temperature,
             "frame_hidden": list(self.frame_hidden),
             "pixel_hidden": list(self.pixel_hidden),
-            "pixel_out": self.pixel_out,
         }
 
     @classmethod
@@ -98,7 +67,6 @@ class ShadingSpec:
             temperature=float(d["temperature"]),
             frame_hidden=tuple(int(x) for x in d["frame_hidden"]),
             pixel_hidden=tuple(int(x) for x in d["pixel_hidden"]),
-            pixel_out=str(d.get("pixel_out", "free")),
         )
 
 
@@ -138,21 +106,13 @@ class FrameMLP(nn.Module):
         dims = [spec.frame_in, *spec.frame_hidden]
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
         self.acts = nn.ModuleList(nn.PReLU(b, init=0.1) for b in dims[1:])
-        self.out = nn.Linear(dims[-1], spec.n_frame_out)
-        if spec.pixel_out == "ladder":
-            self.register_buffer("ladder_gh", ladder_steps(spec.num_texture_basis), persistent=False)
+        self.out = nn.Linear(dims[-1], spec.n_pixel_params)
 
     def forward(self, cond: Tensor) -> Tensor:
         h = cond
         for lin, act in zip(self.hidden, self.acts):
             h = act(lin(h))
-        theta = self.out(h)
-        if self.spec.pixel_out == "free":
-            return theta
-        n_last = self.spec.pixel_dims[-2]
-        head, rows = theta[..., : -2 * n_last], theta[..., -2 * n_last :]
-        last = self.ladder_gh @ rows.reshape(*rows.shape[:-1], 2, n_last)  # (..., K, H)
-        return torch.cat([head, last.flatten(-2)], dim=-1)
+        return self.out(h)
 
 
 def unpack_pixel_weights(theta: Tensor, spec: ShadingSpec) -> list[Tensor]:

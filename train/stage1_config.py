@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from train.shading import PIXEL_OUTS
-
 
 def _positive(name: str, value) -> None:
     if value <= 0:
@@ -37,11 +35,6 @@ class ModelConfig:
     """The K bases are brightness steps of a per-point albedo, half of them plus a per-point
     highlight colour (`train.fields.radiance.RadianceField`): the per-pixel MLP learns the shading
     as a choice among them. Needs basis_rank 0; train.w_basis_spread should be 0 with it."""
-    pixel_out: str = "free"
-    """The per-pixel MLP's last layer: `free` (K rows from the per-frame MLP) or `ladder` (needs
-    basis_ladder: row k = g_k u + h_k w, two rows from the per-frame MLP, so the logits tilt the
-    ladder and the expected gain and highlight move monotonically; `train.shading`). The exported
-    shading is the same network either way."""
     temperature: float = 10.0
     """Softmax temperature of the per-pixel MLP coefficients."""
     frame_mlp_hidden: list[int] = field(default_factory=lambda: [64, 64])
@@ -70,12 +63,6 @@ class ModelConfig:
     and a plane sweep of photo-consistency, run once when training starts, kept in the
     checkpoint); `synthetic_hair`: an oracle for the synthetic subject only, its exact shells over
     the scalp (`train.synth.hair_pin`)."""
-    pin_alpha: float = 0.0
-    """With `manifold_pin` sweep, the alpha the pinned translucent layers start at (0: `alpha_init`, as
-    every layer): a fixed offset of the alpha logit over the pinned layers (`RadianceField`'s
-    alpha bias). Over an opaque surface a layer's alpha barely changes the colour, so layers that
-    start clear stay clear there and the views where they stand against the background see them
-    too thin."""
     manifold_pin_res: int = 128
     """Resolution of the pinned field's grid (`manifold_pin`): its levels kink at the innermost
     layer, which trilinear lookup rounds by ~1/4 voxel (128 over the synthetic subject's cube: 0.0013
@@ -163,16 +150,10 @@ class ModelConfig:
         if self.manifold_pin not in PIN_SOURCES:
             raise ValueError(f"model.manifold_pin must be one of {PIN_SOURCES}; got {self.manifold_pin!r}")
         _positive("model.manifold_pin_res", self.manifold_pin_res)
-        if not 0.0 <= self.pin_alpha < 1.0:
-            raise ValueError(f"model.pin_alpha must be in [0, 1) (0 = off); got {self.pin_alpha}")
         if self.basis_rank < 0:
             raise ValueError(f"model.basis_rank must be >= 0 (0 = independent bases); got {self.basis_rank}")
         if self.basis_ladder and (self.basis_rank > 0 or self.num_texture_basis < 2):
             raise ValueError("model.basis_ladder needs model.basis_rank 0 and model.num_texture_basis >= 2")
-        if self.pixel_out not in PIXEL_OUTS:
-            raise ValueError(f"model.pixel_out must be one of {PIXEL_OUTS}; got {self.pixel_out!r}")
-        if self.pixel_out == "ladder" and not self.basis_ladder:
-            raise ValueError("model.pixel_out ladder needs model.basis_ladder true")
         if not 0.0 < self.alpha_init < 1.0:
             raise ValueError(f"model.alpha_init must be in (0, 1); got {self.alpha_init}")
         if self.sdf_init not in ("vertices", "mesh"):

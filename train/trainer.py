@@ -119,7 +119,7 @@ def pin_layers(model: AvatarModel, frames: Frames, cfg: HeadbakeConfig, say) -> 
     """`model.manifold_pin: sweep`: find the translucent layers in the training images and pin the
     manifold's levels to them (`train.depth_sweep.layer_pin`, `train.fields.pin`)."""
     from train.depth_sweep import layer_pin
-    from train.fields.pin import layer_alpha_bias, pin_volume
+    from train.fields.pin import pin_volume
 
     bar = (lambda it: tqdm(it, desc="layer sweep", leave=False, dynamic_ncols=True))
     found = layer_pin(model, frames, cfg.train, progress=bar)
@@ -129,11 +129,6 @@ def pin_layers(model: AvatarModel, frames: Frames, cfg: HeadbakeConfig, say) -> 
     lo, hi = model.bbox()
     model.manifold_field.pin.copy_(pin_volume(model.canonical_vertices, model.flame.faces, lo, hi, cfg.model.manifold_pin_res,
                                               found.offsets, model.levels, found.anchors, found.weight)[None])
-    if model.radiance_field.alpha_bias is not None:
-        mc = cfg.model
-        gain = math.log(mc.pin_alpha / (1 - mc.pin_alpha)) - math.log(mc.alpha_init / (1 - mc.alpha_init))
-        model.radiance_field.alpha_bias.copy_(
-            layer_alpha_bias(model.manifold_field.pin[0], model.levels, found.offsets.numel(), gain)[None, None])
     share = float((found.weight > 0.5).float().mean())  # the anchors are area-uniform surface samples
     say(f"stage 1: manifold pin: {found.offsets.numel()} layers at {[round(float(o), 4) for o in found.offsets]} off the "
         f"surface over {100 * share:.0f}% of it (training images' sweep)")
@@ -203,9 +198,6 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
             from accelerate.utils import broadcast
 
             model.manifold_field.pin.copy_(broadcast(model.manifold_field.pin.contiguous(), from_process=0))
-            if model.radiance_field.alpha_bias is not None:
-                bias = model.radiance_field.alpha_bias
-                bias.copy_(broadcast(bias.contiguous(), from_process=0))
     model, opt = accelerator.prepare(model, opt)
     core: AvatarModel = accelerator.unwrap_model(model)
 

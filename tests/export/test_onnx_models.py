@@ -74,24 +74,3 @@ def test_op_check_rejects_foreign_ops():
     blob = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)]).SerializeToString()
     with pytest.raises(ValueError, match="Sin"):
         check_model(blob, "bad")
-
-
-def test_ladder_tilt_frame_model_exports_the_full_theta():
-    """pixel_out ladder: the ONNX frame model builds the last per-pixel layer from its two rows
-    and outputs theta in the usual layout (the player's pixel model is unchanged)."""
-    spec = ShadingSpec(n_exp=6, dim_pos_feature=8, num_texture_basis=16, frame_hidden=(32, 32), pixel_hidden=(16,),
-                       pixel_out="ladder")
-    torch.manual_seed(4)
-    mlp = FrameMLP(spec)
-    state = {k: v.detach().numpy().copy() for k, v in mlp.state_dict().items()}
-    blob = export_frame_model(spec, state)
-    check_model(blob, "frame")
-    assert op_types(blob) <= ALLOWED_OPS
-    rng = np.random.default_rng(5)
-    e = rng.normal(size=(1, spec.n_exp)).astype(np.float32)
-    p = rng.normal(size=(1, 15)).astype(np.float32) * 0.3
-    (theta,) = run_onnx(blob, {"expression": e, "pose": p})
-    with torch.no_grad():
-        ref = mlp(frame_condition(torch.from_numpy(e), torch.from_numpy(p), spec.n_exp)).numpy()
-    assert theta.shape == (1, spec.n_pixel_params)
-    np.testing.assert_allclose(theta, ref, atol=1e-5, rtol=1e-5)

@@ -11,7 +11,7 @@ import torch
 
 from train.depth_sweep import SweepResult, extend_layers, layer_pin
 from train.fields import ManifoldField
-from train.fields.pin import layer_alpha_bias, layer_levels, offset_to_s, pin_volume
+from train.fields.pin import layer_levels, offset_to_s, pin_volume
 
 LEVELS = torch.linspace(-0.1, 0.0, 8)
 
@@ -37,18 +37,6 @@ def test_offset_to_s_puts_each_layer_on_its_level_and_is_monotone():
     # slope 1 beyond both ends
     assert float(offset_to_s(torch.tensor([-0.05]), offsets, LEVELS)) == pytest.approx(-0.15, abs=1e-6)
     assert float(offset_to_s(torch.tensor([0.2]), offsets, LEVELS)) == pytest.approx(0.11, abs=1e-6)
-
-
-def test_alpha_bias_peaks_on_the_pinned_layers_levels_only_where_the_pin_counts():
-    s = torch.stack([LEVELS, LEVELS]).reshape(2, 8, 1, 1).expand(2, 8, 1, 2)  # one voxel per level
-    w = torch.zeros_like(s)
-    w[0] = 1.0  # pinned in the first row only
-    bias = layer_alpha_bias(torch.stack([s, w]), LEVELS, 4, 3.0)
-    torch.testing.assert_close(bias[0, :, 0, 0], torch.tensor([0.0, 3, 0, 3, 0, 3, 0, 3]))  # levels 1 / 3 / 5 / 7
-    assert float(bias[1].abs().max()) == 0.0
-    half = layer_alpha_bias(torch.stack([s, w]) + torch.tensor([0.5 * float(LEVELS[1] - LEVELS[0]), 0.0])[:, None, None, None],
-                            LEVELS, 4, 3.0)
-    torch.testing.assert_close(half[0, :7, 0, 0], torch.full((7,), 1.5), atol=0.02, rtol=0)  # half a spacing off: half
 
 
 def test_pinned_manifold_blends_by_the_weight_and_round_trips():

@@ -301,7 +301,7 @@ def test_basis_ladder_bases_are_brightness_steps_of_albedo_and_highlight():
     """basis_ladder: basis_k = min(g_k A + h_k S, 1) with fixed gains; the first half adds no
     highlight, the second half adds the same highlight S; gradients reach the decoder."""
     from train.fields import RadianceField
-    from train.shading import LADDER_GAINS
+    from train.fields.radiance import LADDER_GAINS
     from train.stage1_config import ModelConfig
 
     torch.manual_seed(0)
@@ -320,58 +320,6 @@ def test_basis_ladder_bases_are_brightness_steps_of_albedo_and_highlight():
     assert field.decoder[-1].weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="basis_ladder"):
         ModelConfig(basis_ladder=True, basis_rank=2).validate()
-
-
-def test_ladder_tilt_logits_lie_in_the_ladders_span_and_move_the_gain_monotonically():
-    """pixel_out ladder: the last per-pixel layer's rows are g_k u + h_k w, so scaling the hidden
-    unit that feeds u moves the softmax's expected gain one way; the theta layout is unchanged."""
-    from train.shading import FrameMLP, ShadingSpec, ladder_steps, pixel_coefficients
-    from train.stage1_config import ModelConfig
-
-    spec = ShadingSpec(n_exp=3, dim_pos_feature=2, num_texture_basis=8, frame_hidden=(16,), pixel_hidden=(4,),
-                       pixel_out="ladder")
-    free = ShadingSpec(n_exp=3, dim_pos_feature=2, num_texture_basis=8, frame_hidden=(16,), pixel_hidden=(4,))
-    torch.manual_seed(0)
-    mlp = FrameMLP(spec)
-    assert mlp.out.out_features == spec.n_frame_out == free.n_pixel_params - 8 * 4 + 2 * 4
-    theta = mlp(torch.randn(5, spec.frame_in))
-    assert theta.shape == (5, free.n_pixel_params)
-    last = theta[:, -8 * 4 :].reshape(5, 8, 4)
-    gh = ladder_steps(8)
-    rows = torch.linalg.lstsq(gh.expand(5, 8, 2), last).solution
-    torch.testing.assert_close(gh @ rows, last, atol=1e-5, rtol=1e-5)
-    # one hidden unit on, the others off: the logits are t (g u_0 + h w_0); the expected gain is monotone in t
-    theta = theta[:1].detach().clone()
-    theta[:, : 4 * 8] = 0.0
-    theta[:, 0] = 1.0  # hidden unit 0 reads input 0
-    t = torch.linspace(0.0, 3.0, 31)
-    z = torch.zeros(31, spec.pixel_in)
-    z[:, 0] = t
-    gain = pixel_coefficients(z[None], theta, spec)[0] @ gh[:, 0]
-    d = gain[1:] - gain[:-1]
-    assert bool((d >= -1e-6).all()) or bool((d <= 1e-6).all())
-    assert float((gain[-1] - gain[0]).abs()) > 1e-3
-    with pytest.raises(ValueError, match="pixel_out ladder"):
-        ModelConfig(pixel_out="ladder").validate()
-    with pytest.raises(ValueError, match="pixel_out"):
-        ShadingSpec(n_exp=3, pixel_out="tilt")
-    assert ShadingSpec.from_json({k: v for k, v in free.to_json().items() if k != "pixel_out"}) == free
-
-
-def test_radiance_alpha_bias_offsets_the_alpha_logit_where_it_is_set():
-    from train.fields import RadianceField
-
-    torch.manual_seed(0)
-    field = RadianceField(-torch.ones(3), torch.ones(3), [8], 2, 16, dim_pos_feature=2, num_bases=4, alpha_bias_res=8)
-    plain = RadianceField(-torch.ones(3), torch.ones(3), [8], 2, 16, dim_pos_feature=2, num_bases=4)
-    plain.load_state_dict({k: v for k, v in field.state_dict().items() if k != "alpha_bias"})
-    x = torch.tensor([[0.9, 0.0, 0.0], [-0.9, 0.0, 0.0]])
-    with torch.no_grad():
-        torch.testing.assert_close(field(x)[2], plain(x)[2])  # zeros until filled
-        field.alpha_bias[..., 4:] = 4.0  # x in the upper half
-        a, a0 = field(x)[2], plain(x)[2]
-    assert float(a[0]) > 0.2 > float(a0[0]) and float(a[1]) == pytest.approx(float(a0[1]))
-    assert "alpha_bias" in field.state_dict() and "alpha_bias" not in plain.state_dict()
 
 
 def test_normal_smoothness_grows_with_bumps_and_moves_the_manifold():

@@ -70,17 +70,3 @@ def pin_volume(verts: Tensor, faces: Tensor, lo: Tensor, hi: Tensor, res: int, o
     d[band] = mesh_signed_distance(pts[band], verts, faces, normals)
     s = offset_to_s(d, offsets.float(), levels.float())
     return torch.stack([s, w]).reshape(2, res, res, res)
-
-
-def layer_alpha_bias(pin: Tensor, levels: Tensor, n_layers: int, logit_gain: float) -> Tensor:
-    """(R, R, R) offset of the radiance field's alpha logit (`model.pin_alpha`): `logit_gain` x the
-    pin's weight x a hat of half-width one level spacing around each pinned layer's level, so the
-    pinned layers start translucent where the levels between them stay clear. `pin` (2, R, R, R)
-    as `pin_volume` gives it."""
-    s, w = pin[0], pin[1]
-    lv = levels.to(s)
-    spacing = float(lv[1] - lv[0]) if lv.numel() > 1 else 1.0
-    hat = torch.zeros_like(s)
-    for li in layer_levels(lv.numel(), n_layers):
-        hat = torch.maximum(hat, (1.0 - (s - lv[li]).abs() / spacing).clamp_min(0.0))
-    return logit_gain * w * hat

@@ -5,9 +5,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from train.fields.grid import FeaturePlanes, MultiResGrid, sample_volume, tiny_mlp, to_grid_coords
-from train.shading import ladder_steps
+from train.fields.grid import FeaturePlanes, MultiResGrid, tiny_mlp
 
+LADDER_GAINS = (0.3, 1.3)
+"""Lowest and highest brightness gain of the basis ladder (the albedo is in [0, 1])."""
 LADDER_HIGHLIGHT = 0.6
 """Largest highlight colour the ladder's upper half adds."""
 
@@ -20,21 +21,19 @@ class RadianceField(nn.Module):
     and shared by all points: every basis stays a function of the point's trained colours.
 
     With `ladder` the decoder gives an albedo A (N, 3) and a highlight colour S (N, 3) per point and
-    the K bases are fixed brightness steps of them, basis_k = min(g_k A + h_k S, 1), with the gains g
-    and highlight flags h of `train.shading.ladder_steps`. The per-pixel MLP then only picks a brightness and a highlight per
+    the K bases are fixed brightness steps of them, basis_k = min(g_k A + h_k S, 1): gains g from
+    LADDER_GAINS over the first half of the bases and again over the second half, which adds the
+    highlight (h = 0, then 1). The per-pixel MLP then only picks a brightness and a highlight per
     pixel from the normal and view direction (a light fixed in the world), and the bases differ from
     the first step, so the coefficients get a gradient at once (equal bases give them none).
 
     `plane_res` adds axis-aligned feature planes (`FeaturePlanes`) beside the 3-D grids: texel-fine
     detail (hair strands) that the dense grids cannot afford.
-
-    `alpha_bias_res` R > 0 adds a fixed (R, R, R) volume over the cube to the alpha logit (zeros
-    until the trainer fills it from the manifold pin: `train.fields.pin.layer_alpha_bias`).
     """
 
     def __init__(self, lo: Tensor, hi: Tensor, resolutions: list[int], channels: int, hidden: int,
                  dim_pos_feature: int, num_bases: int, alpha_init: float = 0.01, rank: int = 0,
-                 ladder: bool = False, plane_res: list[int] | None = None, alpha_bias_res: int = 0):
+                 ladder: bool = False, plane_res: list[int] | None = None):
         super().__init__()
         if ladder and (rank > 0 or num_bases < 2):
             raise ValueError("the basis ladder needs basis_rank 0 and at least 2 bases")
@@ -44,7 +43,10 @@ class RadianceField(nn.Module):
         self.ladder = ladder
         n_colour = 6 if ladder else 3 * (rank if rank > 0 else num_bases)
         if ladder:
-            self.register_buffer("ladder_gh", ladder_steps(num_bases), persistent=False)
+            half = num_bases // 2
+            gains = torch.cat([torch.linspace(*LADDER_GAINS, num_bases - half), torch.linspace(*LADDER_GAINS, half)])
+            highlight = torch.cat([torch.zeros(num_bases - half), torch.ones(half)])
+            self.register_buffer("ladder_gh", torch.stack([gains, highlight], 1), persistent=False)
         self.encoding = MultiResGrid(lo, hi, resolutions, channels, init_std=1e-1)
         self.planes = FeaturePlanes(lo, hi, plane_res, channels) if plane_res else None
         d_in = self.encoding.out_dim + (self.planes.out_dim if self.planes is not None else 0)
@@ -52,7 +54,6 @@ class RadianceField(nn.Module):
         if rank > 0:
             self.basis_mix = nn.Parameter(1.0 + 0.3 * torch.randn(num_bases, rank) / rank**0.5)
             self.basis_bias = nn.Parameter(0.3 * torch.randn(num_bases, 3))
-        self.register_buffer("alpha_bias", torch.zeros(1, 1, *(alpha_bias_res,) * 3) if alpha_bias_res > 0 else None)
         with torch.no_grad():  # layers start nearly transparent (the innermost is opaque anyway)
             self.decoder[-1].bias[-1] = float(torch.logit(torch.tensor(alpha_init)))
 
@@ -75,10 +76,6 @@ class RadianceField(nn.Module):
             bases = torch.sigmoid(torch.einsum("kr,nrc->nkc", self.basis_mix, factors) + self.basis_bias)
         else:
             bases = torch.sigmoid(out[:, d : d + 3 * k]).reshape(-1, k, 3)
-        logit = out[:, -1]
-        if self.alpha_bias is not None:
-            u = to_grid_coords(flat[None], self.encoding.lo, self.encoding.hi)
-            logit = logit + sample_volume(self.alpha_bias, u)[0, :, 0]
         # stretched sigmoid: alpha can reach exactly 0 and 1 (textures store both)
-        alpha = (1.002 * torch.sigmoid(logit) - 0.001).clamp(0.0, 1.0)
+        alpha = (1.002 * torch.sigmoid(out[:, -1]) - 0.001).clamp(0.0, 1.0)
         return f_pos.reshape(*shape, d), bases.reshape(*shape, k, 3), alpha.reshape(shape)
