@@ -147,7 +147,7 @@ def test_shading_gap_check_reports_signed_error_and_visibility_bins(tmp_path):
               "--set", "train.preview_every=1000"])
     assert r.returncode == 0, r.stderr[-2000:]
     r = _run(["scripts/shading_gap_check.py", "--workdir", str(tmp_path), "--frames", "1", "--visibility-frames", "2",
-              "--res", "16"])
+              "--res", "16", "--specular"])
     assert r.returncode == 0, r.stderr[-2000:]
     rows = re.findall(r"^(train|test)\s+(\w+)\s+(\d+)\s+([+-]\d\.\d{4})\s+(\d\.\d{3})\s+(\d\.\d{3})\s+([\d.-]+|inf)$", r.stdout, re.M)
     assert {("train", "skin"), ("test", "skin")} <= {(m[0], m[1]) for m in rows}, r.stdout
@@ -156,3 +156,10 @@ def test_shading_gap_check_reports_signed_error_and_visibility_bins(tmp_path):
     bins = re.findall(r"^\s*[\d.]+-\S+\s+(\d+)\s+(\d\.\d{3})\s+(\d\.\d{3})", r.stdout, re.M)
     assert len(bins) == 5, r.stdout
     assert abs(sum(float(b[1]) for b in bins) - 1.0) < 0.01  # every hit skin pixel falls in one bin
+    spec = re.findall(r"^(train|test)\s+(-inf|[\d.]+)-(\S+)\s+(\d+)\s+(\d\.\d{3})\s+([+-]\d\.\d{4}|-)\s+(\d\.\d{3})$",
+                      r.stdout, re.M)
+    assert len(spec) == 8, r.stdout  # four highlight bins per split
+    for split in ("train", "test"):
+        rows = [m for m in spec if m[0] == split]
+        assert abs(sum(float(m[4]) for m in rows) - 1.0) < 0.01 and abs(sum(float(m[6]) for m in rows) - 1.0) < 0.01
+    assert sum(int(m[3]) for m in spec if m[0] == "train" and m[1] != "-inf") > 0  # the subject has highlights
