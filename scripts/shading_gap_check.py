@@ -38,6 +38,16 @@ def render_opaque(model, frames, i: int) -> tuple[torch.Tensor, torch.Tensor, to
     return r["rgb"].reshape(-1, 3), r["x_c0"].reshape(-1, 3), r["hit0"].reshape(-1)
 
 
+def add_to_bins(acc: list[list], key: torch.Tensor, diff: torch.Tensor, edges: tuple[float, ...]) -> None:
+    """Add each pixel's error (diff (P, 3), model - GT) to the bin of `edges` its key (P,) falls in;
+    acc rows: [pixels, sum of the mean signed error, sum of the squared error]."""
+    for b, (b0, b1) in enumerate(zip(edges[:-1], edges[1:])):
+        m = (key >= b0) & (key < b1)
+        acc[b][0] += int(m.sum())
+        acc[b][1] += float(diff[m].mean(-1).sum())
+        acc[b][2] += float(diff[m].pow(2).mean(-1).sum())
+
+
 def specular_map(renderers, frames, i: int) -> torch.Tensor:
     """The ground truth's specular part (P,) of frame i, mean over RGB: the synthetic subject rendered
     with and without its highlights (`renderers`: both `SubjectRenderer`s), each over white as the loader
@@ -90,7 +100,7 @@ def main() -> None:
         count.index_put_((v[:, 0], v[:, 1], v[:, 2]), torch.ones(v.shape[0], device=dev), accumulate=True)
     print(f"{args.workdir}: visibility from {len(range(0, train_all.n, step))} training frames on a {args.res}^3 lattice")
     print("split  region      pixels  mean(model-GT)  darker>0.05  brighter>0.05   PSNR")
-    bins = [[0, 0.0] for _ in BIN_EDGES[:-1]]
+    bins = [[0, 0.0, 0.0] for _ in BIN_EDGES[:-1]]
     spec_rows = []
     for split, frames in (("train", train_all), ("test", test)):  # the first --frames of each split
         acc: dict[str, list[float]] = {}
@@ -115,30 +125,20 @@ def main() -> None:
                 a[4] += float(diff[sel].pow(2).mean(-1).sum())
             if renderers is not None and args.region in names:
                 sel = cls == names.index(args.region)
-                sp, d = specular_map(renderers, frames, i)[sel], diff[sel]
-                for b, (b0, b1) in enumerate(zip(SPEC_EDGES[:-1], SPEC_EDGES[1:])):
-                    m = (sp >= b0) & (sp < b1)
-                    spec_acc[b][0] += int(m.sum())
-                    spec_acc[b][1] += float(d[m].mean(-1).sum())
-                    spec_acc[b][2] += float(d[m].pow(2).mean(-1).sum())
+                add_to_bins(spec_acc, specular_map(renderers, frames, i)[sel], diff[sel], SPEC_EDGES)
             if split == "test" and args.region in names:
                 sel = (cls == names.index(args.region)).to(h.device) & h
                 v = voxel(x[sel])
-                seen = count[v[:, 0], v[:, 1], v[:, 2]].cpu()
-                err = diff[sel.cpu()].pow(2).mean(-1)
-                for b, (b0, b1) in enumerate(zip(BIN_EDGES[:-1], BIN_EDGES[1:])):
-                    m = (seen >= b0) & (seen < b1)
-                    bins[b][0] += int(m.sum())
-                    bins[b][1] += float(err[m].sum())
+                add_to_bins(bins, count[v[:, 0], v[:, 1], v[:, 2]].cpu(), diff[sel.cpu()], BIN_EDGES)
         for name, (n, s, dk, br, se) in acc.items():
             if n:
                 psnr = -10.0 * torch.log10(torch.tensor(max(se / n, 1e-12)))
                 print(f"{split:6s} {name:10s} {n:7d}      {s / n:+.4f}        {dk / n:.3f}        {br / n:.3f}     {float(psnr):6.2f}")
         spec_rows.append((split, spec_acc))
-    n_all, e_all = sum(b[0] for b in bins), sum(b[1] for b in bins)
+    n_all, e_all = sum(b[0] for b in bins), sum(b[2] for b in bins)
     print(f"test '{args.region}' pixels by training visibility of their canonical point (opaque hits per voxel)")
     print("seen          pixels  px share  err share   PSNR")
-    for (b0, b1), (n, s) in zip(zip(BIN_EDGES[:-1], BIN_EDGES[1:]), bins):
+    for (b0, b1), (n, _, s) in zip(zip(BIN_EDGES[:-1], BIN_EDGES[1:]), bins):
         psnr = f"{float(-10.0 * torch.log10(torch.tensor(max(s / n, 1e-12)))):6.2f}" if n else "     -"
         print(f"{b0:>5g}-{b1:<6g} {n:7d}   {n / max(n_all, 1):.3f}     {s / max(e_all, 1e-12):.3f}    {psnr}")
     if renderers is not None:
