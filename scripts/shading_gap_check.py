@@ -51,7 +51,7 @@ def add_to_bins(acc: list[list], key: torch.Tensor, diff: torch.Tensor, edges: t
 def specular_map(renderers, frames, i: int) -> torch.Tensor:
     """The ground truth's specular part (P,) of frame i, mean over RGB: the synthetic subject rendered
     with and without its highlights (`renderers`: both `SubjectRenderer`s), each over white as the loader
-    composites the target."""
+    composites the target (both re-rendered: the stored target is quantised to 8 bits)."""
     w2c = torch.linalg.inv(frames.c2w[i].cpu()).numpy()
     out = []
     for sr in renderers:
