@@ -58,6 +58,27 @@ def main() -> None:
             q = torch.quantile(v, torch.tensor([0.1, 0.5, 0.9], device=dev))
             mark = " <- shell" if bool((sh.offsets.cpu() - t).abs().lt(1e-6).any()) else ""
             print(f"  {float(t):+.3f}: {float(q[1]):+.4f}  [{float(q[0]):+.4f}, {float(q[2]):+.4f}]{mark}")
+        level_alpha_profile(model, root[inner], nrm[inner], levels, sh.offsets.float())
+
+
+def level_alpha_profile(model, root, nrm, levels, offsets, step: float = 0.001, reach: float = 0.14) -> None:
+    """Per level: where it crosses the scalp normal (median offset) and the radiance alpha there
+    (mean over the scalp patch's points; 0 where the level is not crossed within `reach`): the
+    strands' alpha should sit on the levels at the shells, not on the levels between them."""
+    ts = torch.arange(-0.01, reach + 1e-9, step, device=root.device)
+    s = torch.stack([model.manifold_field(root + float(t) * nrm).reshape(-1) for t in ts], 1)  # (P, T)
+    print("level  s        crossing offset p50 [p10, p90]   crossed   alpha mean there   nearest shell")
+    for j, lv in enumerate(levels.tolist()):
+        cross = (s[:, :-1] - lv) * (s[:, 1:] - lv) <= 0  # first crossing outwards
+        has = cross.any(1)
+        first = cross.float().argmax(1)
+        t = ts[first] + step * 0.5
+        pts = root + t[:, None] * nrm
+        alpha = model.radiance_field(pts)[2].reshape(-1).float() * has.float()
+        tq = torch.quantile(t[has], torch.tensor([0.1, 0.5, 0.9], device=t.device)) if has.any() else torch.full((3,), float("nan"))
+        near = float(offsets[(offsets - float(tq[1])).abs().argmin()]) if has.any() else float("nan")
+        print(f"{j:5d}  {lv:+.4f}  {float(tq[1]):+.4f} [{float(tq[0]):+.4f}, {float(tq[2]):+.4f}]      "
+              f"{float(has.float().mean()):.2f}      {float(alpha.mean()):.3f}              {near:.4f}")
 
 
 if __name__ == "__main__":
