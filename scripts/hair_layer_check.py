@@ -74,7 +74,7 @@ def level_alpha_profile(model, root, nrm, levels, offsets, step: float = 0.001, 
         first = cross.float().argmax(1)
         t = ts[first] + step * 0.5
         pts = root + t[:, None] * nrm
-        alpha = model.radiance_field(pts)[2].reshape(-1).float() * has.float()
+        alpha = model.radiance(pts)[2].reshape(-1).float() * has.float()  # as rendered (`model.pin_clear_gaps`)
         tq = torch.quantile(t[has], torch.tensor([0.1, 0.5, 0.9], device=t.device)) if has.any() else torch.full((3,), float("nan"))
         near = float(offsets[(offsets - float(tq[1])).abs().argmin()]) if has.any() else float("nan")
         print(f"{j:5d}  {lv:+.4f}  {float(tq[1]):+.4f} [{float(tq[0]):+.4f}, {float(tq[2]):+.4f}]      "
