@@ -149,11 +149,6 @@ class AvatarModel(nn.Module):
             temperature=mc.temperature, frame_hidden=tuple(mc.frame_mlp_hidden),
             pixel_hidden=tuple(mc.pixel_mlp_hidden))
         self.frame_mlp = FrameMLP(self.shading_spec)
-        # levels whose alpha the pin clears (True) where it holds; filled with the pin's layers
-        gaps = mc.pin_clear_gaps and mc.manifold_pin != "none"
-        self.register_buffer("pin_gaps", torch.zeros(mc.n_levels, dtype=torch.bool, device=dev) if gaps else None)
-        if gaps and mc.manifold_pin == "synthetic_hair" and init_fields:
-            self.set_pin_layers(cfg.synth.hair_shells)
         self.frame_inputs = None
         if cfg.train.optimize_inputs and n_train_frames > 0:
             self.frame_inputs = FrameInputs(n_train_frames, n_exp, cfg.train.optimize_inputs)
@@ -174,24 +169,8 @@ class AvatarModel(nn.Module):
         return self.deform_field(x_c)
 
     def radiance(self, x_c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """x_c (..., 3) -> f_pos (..., D), bases (..., K, 3), alpha (...); with `model.pin_clear_gaps`
-        the alpha of the levels between the pinned layers is cleared where the pin holds."""
-        f_pos, bases, alpha = self.radiance_field(x_c)
-        if self.pin_gaps is not None and bool(self.pin_gaps.any()):
-            p, w = self.manifold_field.pin_at(x_c)
-            level = (p[..., None] - self.levels).abs().argmin(-1)
-            alpha = alpha * (1.0 - w * self.pin_gaps[level].to(w.dtype)).to(alpha.dtype)
-        return f_pos, bases, alpha
-
-    def set_pin_layers(self, n_layers: int) -> None:
-        """Mark the levels between the `n_layers` pinned layers (`train.fields.pin.layer_levels`) as
-        the ones `radiance` clears (`model.pin_clear_gaps`; the innermost, opaque level never)."""
-        from train.fields.pin import layer_levels
-
-        gaps = torch.ones_like(self.pin_gaps)
-        gaps[0] = False
-        gaps[layer_levels(self.levels.numel(), n_layers)] = False
-        self.pin_gaps.copy_(gaps)
+        """x_c (N, 3) -> f_pos (N, D), bases (N, K, 3), alpha (N,)."""
+        return self.radiance_field(x_c)
 
     def bbox(self) -> tuple[Tensor, Tensor]:
         """Canonical cube (lo (3,), hi (3,)) covering every field; outside it s only grows."""

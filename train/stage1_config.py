@@ -63,10 +63,6 @@ class ModelConfig:
     and a plane sweep of photo-consistency, run once when training starts, kept in the
     checkpoint); `synthetic_hair`: an oracle for the synthetic subject only, its exact shells over
     the scalp (`train.synth.hair_pin`)."""
-    pin_clear_gaps: bool = False
-    """With `manifold_pin`: where the pin holds, the levels between the pinned layers carry no alpha
-    (the radiance alpha there is scaled by 1 - pin weight), so the hair's strands can only be drawn
-    on the layers at the depths the pin found, never on a level between them."""
     manifold_pin_res: int = 128
     """Resolution of the pinned field's grid (`manifold_pin`): its levels kink at the innermost
     layer, which trilinear lookup rounds by ~1/4 voxel (128 over the synthetic subject's cube: 0.0013

@@ -129,8 +129,6 @@ def pin_layers(model: AvatarModel, frames: Frames, cfg: HeadbakeConfig, say) -> 
     lo, hi = model.bbox()
     model.manifold_field.pin.copy_(pin_volume(model.canonical_vertices, model.flame.faces, lo, hi, cfg.model.manifold_pin_res,
                                               found.offsets, model.levels, found.anchors, found.weight)[None])
-    if model.pin_gaps is not None:
-        model.set_pin_layers(found.offsets.numel())
     share = float((found.weight > 0.5).float().mean())  # the anchors are area-uniform surface samples
     say(f"stage 1: manifold pin: {found.offsets.numel()} layers at {[round(float(o), 4) for o in found.offsets]} off the "
         f"surface over {100 * share:.0f}% of it (training images' sweep)")
@@ -200,8 +198,6 @@ def train(cfg: HeadbakeConfig, resume: bool = False, accelerator=None, max_steps
             from accelerate.utils import broadcast
 
             model.manifold_field.pin.copy_(broadcast(model.manifold_field.pin.contiguous(), from_process=0))
-            if model.pin_gaps is not None:
-                model.pin_gaps.copy_(broadcast(model.pin_gaps.to(torch.uint8), from_process=0).bool())
     model, opt = accelerator.prepare(model, opt)
     core: AvatarModel = accelerator.unwrap_model(model)
 

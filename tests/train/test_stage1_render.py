@@ -736,32 +736,3 @@ def test_shading_input_noise_changes_only_the_shading(model, kind):
     name = "view_dir_noise" if kind == "view" else "normal_noise"
     with pytest.raises(ValueError, match=name):
         TrainConfig(**{name: -0.1}).validate()
-
-
-def test_pin_clear_gaps_clears_only_the_levels_between_the_pinned_layers():
-    """`model.pin_clear_gaps`: where the pin holds, a point on a level between two pinned layers
-    gets alpha 0; on a pinned layer, or where the pin does not hold, the radiance field's alpha."""
-    from train.fields.grid import lattice_points
-    from train.model import AvatarModel, build_flame
-
-    torch.manual_seed(0)
-    cfg = load_config("configs/tiny.yaml", ["model.n_levels=8", "model.manifold_pin=synthetic_hair",
-                                            "model.manifold_pin_res=32", "model.pin_clear_gaps=true"])
-    model = AvatarModel(cfg, build_flame(cfg, "cpu"), torch.zeros(cfg.data.n_exp))
-    assert model.pin_gaps.tolist() == [False, False, True, False, True, False, True, False]  # 4 shells on 1, 3, 5, 7
-    with torch.no_grad():
-        model.radiance_field.decoder[-1].bias[-1] = 2.0  # alpha ~0.88 everywhere
-        pin = model.manifold_field.pin[0]
-        held = pin[1] > 0.999
-        pts = lattice_points(model.bbox_lo, model.bbox_hi, pin.shape[-1])
-        p, w = model.manifold_field.pin_at(pts[held])
-        assert float(w.min()) > 0.999
-        level = (p[:, None] - model.levels).abs().argmin(-1)
-        alpha = model.radiance(pts[held])[2]
-        raw = model.radiance_field(pts[held])[2]
-        gap = model.pin_gaps[level]
-        assert gap.any() and (~gap).any()
-        assert float(alpha[gap].abs().max()) < 2e-3
-        torch.testing.assert_close(alpha[~gap], raw[~gap])
-        free = pin[1] == 0
-        torch.testing.assert_close(model.radiance(pts[free][:500])[2], model.radiance_field(pts[free][:500])[2])

@@ -169,8 +169,7 @@ def test_manifold_pin_resumes_exactly_and_loads(tiny_subject, tmp_path):
 
     full, part = tmp_path / "full", tmp_path / "part"
     common = ["--set", "train.iterations=4", "--set", "train.preview_every=1000", "--set", "train.checkpoint_every=1000",
-              "--set", "model.n_levels=5", "--set", "model.manifold_pin=synthetic_hair", "--set", "model.manifold_pin_res=32",
-              "--set", "model.pin_clear_gaps=true"]
+              "--set", "model.n_levels=5", "--set", "model.manifold_pin=synthetic_hair", "--set", "model.manifold_pin_res=32"]
     r = train_cli(full, *common)
     assert r.returncode == 0, r.stderr[-3000:]
     r = train_cli(part, *common, "--max-steps", "2")
@@ -181,9 +180,8 @@ def test_manifold_pin_resumes_exactly_and_loads(tiny_subject, tmp_path):
     assert not [k for k in a["model"] if not torch.equal(a["model"][k], b["model"][k])]
     pin = a["model"]["manifold_field.pin"]
     assert pin.shape == (1, 2, 32, 32, 32) and float(pin[0, 1].max()) == 1.0 and float(pin[0, 1].min()) == 0.0
-    assert a["model"]["pin_gaps"].tolist() == [False] * 5  # 4 shells on 5 levels: no level between them
     _, model = load_stage1(full)
-    assert torch.equal(model.manifold_field.pin, pin) and model.pin_gaps is not None
+    assert torch.equal(model.manifold_field.pin, pin)
     r = train_cli(tmp_path / "sweep", "--set", "train.iterations=1", "--set", "model.manifold_pin=sweep",
                   "--set", "model.manifold_pin_res=16", "--set", "train.layer_depth_points=2000", "--set", "train.layer_depth_frames=8")
     assert r.returncode == 0, r.stderr[-3000:]

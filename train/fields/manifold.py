@@ -45,15 +45,6 @@ class ManifoldField(nn.Module):
         outside = torch.maximum(flat - self.hi, self.lo - flat).clamp_min(0.0).norm(dim=-1)
         return (s + outside).reshape(shape)
 
-    def pin_at(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """x (..., 3) -> the pinned value p (...) and its weight w (...) (zeros without a pin)."""
-        if self.pin is None:
-            z = x.new_zeros(x.shape[:-1])
-            return z, z
-        u = to_grid_coords(x.reshape(1, -1, 3).float(), self.lo, self.hi)
-        p = sample_volume(self.pin, u)[0]
-        return p[:, 0].reshape(x.shape[:-1]), p[:, 1].reshape(x.shape[:-1])
-
     def gradient(self, x: Tensor, eps: float) -> Tensor:
         """Central-difference gradient (..., 3) of s; differentiable if the caller enables grad."""
         offs = torch.eye(3, device=x.device, dtype=x.dtype) * eps

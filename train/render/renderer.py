@@ -50,7 +50,7 @@ def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, j
         # colour is learnt through the layer's slab, not only on the sheet the training views hit
         u = 2.0 * jitter[..., torch.arange(n_lv, device=jitter.device) % jitter.shape[-1]] - 1.0
         x_rad = x_c + (thick * u.reshape(b, r * n_lv, 1)) * F.normalize(geo["n_c"].detach(), dim=-1, eps=1e-8)
-    f_pos, bases, alpha = model.radiance(x_rad)
+    f_pos, bases, alpha = model.radiance_field(x_rad)
     if shading_cond is None:
         shading_cond = frame_condition(expression, pose, model.shading_spec.n_exp)
     theta = model.frame_mlp(shading_cond)
