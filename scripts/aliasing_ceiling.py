@@ -17,6 +17,7 @@ import dataclasses
 import torch
 
 from train.config import load_config
+from train.configlib import add_override_args, overrides_of
 from train.region_error import OUTSIDE, class_map, format_fringe, fringe_profile, summarise, units_per_pixel
 from train.synth.motion import make_motion
 from train.synth.render import SubjectRenderer
@@ -29,8 +30,9 @@ def main() -> None:
     ap.add_argument("--split", choices=["train", "test"], default="train")
     ap.add_argument("--frames", type=int, default=10, help="frames spread over the video")
     ap.add_argument("--supersample", default="2,4", help="comma-separated samples per pixel axis to compare")
+    add_override_args(ap, "synth.resolution=128")
     args = ap.parse_args()
-    cfg = load_config(args.config, [])
+    cfg = load_config(args.config, overrides_of(args))
     sc, model = cfg.synth, load_model(cfg)
     n = sc.n_test_frames if args.split == "test" else sc.n_train_frames
     motion = make_motion(sc, n, list(model.expression_names), args.split, 0)

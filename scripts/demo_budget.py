@@ -27,7 +27,8 @@ from train.configlib import to_dict  # noqa: E402
 CAPS = (
     ("synth.resolution", 128),
     ("data.img_res", 128),
-    ("synth.n_train_frames", 150),
+    ("synth.n_train_frames", 600),  # 150 -> 600 (the 512 px subject's own video): 30 test frames 21.09 -> 22.28 dB, same steps
+                                    # (docs/results/cpu_generalisation_2026-12-06.txt 18)
     ("synth.n_test_frames", 30),
     ("model.ray_samples", 32),
     ("model.manifold_base_res", 48),
