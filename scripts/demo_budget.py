@@ -8,9 +8,10 @@ already small (configs/tiny.yaml) passes through unchanged. User overrides given
 are applied first, so the budget caps what they ask for too; pass them to demo.sh after the
 budget overrides if they must win.
 
-Measured on 2 cores (no GPU), configs/synthetic.yaml: synthesis 10 s, stage 1 11 min (600 steps,
-~1.1 s/step, train PSNR 22.5 dB), bake 1 min, fine-tune 4 min, export 0.5 min: the player was
-serving after 17 min. Without these caps stage 1 alone would take ~7 s/step x 6000 steps.
+Measured on 2 cores (no GPU), configs/synthetic.yaml (session 36): synthesis ~10 s, stage 1 8 min
+(the layer sweep, then 600 steps at ~0.65 s/step, train PSNR 24.6 dB), bake 39 s, fine-tune 1.7 min,
+export 10 s: the player was serving after 10 min 52 s. Without these caps stage 1 alone would take
+~7 s/step x 2500 steps (not measured since the step grew).
 """
 
 from __future__ import annotations
