@@ -4,7 +4,8 @@ For points on each of the synthetic subject's hair shells (uniform by area, orig
 the scalp shares with the canonical space), prints the trained manifold value s there, its distance
 to the nearest level (in s and, through |grad s|, in world units) and the radiance field's alpha
 against the shell's exact alpha. Shells that the layers follow give s near one level with a spread
-well under the level spacing.
+well under the level spacing. Last, per level: where it crosses the scalp normal and its alpha
+there as rendered (the strands' alpha belongs on the levels at the shells).
 
     python scripts/hair_layer_check.py --workdir runs/synthetic
 """
@@ -74,12 +75,14 @@ def level_alpha_profile(model, root, nrm, levels, offsets, step: float = 0.001, 
         first = cross.float().argmax(1)
         t = ts[first] + step * 0.5
         pts = root + t[:, None] * nrm
-        alpha = model.radiance(pts)[2].reshape(-1).float() * has.float()  # as rendered (`model.pin_clear_gaps`)
-        tq = torch.quantile(t[has], torch.tensor([0.1, 0.5, 0.9], device=t.device)) if has.any() else torch.full((3,), float("nan"))
-        near = float(offsets[(offsets - float(tq[1])).abs().argmin()]) if has.any() else float("nan")
+        alpha = model.radiance(pts)[2].reshape(-1).float() * has.float()  # as rendered
+        if not bool(has.any()):
+            print(f"{j:5d}  {lv:+.4f}  not crossed within {reach} of the scalp")
+            continue
+        tq = torch.quantile(t[has], torch.tensor([0.1, 0.5, 0.9], device=t.device))
+        near = float(offsets[(offsets - float(tq[1])).abs().argmin()])
         print(f"{j:5d}  {lv:+.4f}  {float(tq[1]):+.4f} [{float(tq[0]):+.4f}, {float(tq[2]):+.4f}]      "
               f"{float(has.float().mean()):.2f}      {float(alpha.mean()):.3f}              {near:.4f}")
-
 
 if __name__ == "__main__":
     main()

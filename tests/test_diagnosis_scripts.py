@@ -33,11 +33,17 @@ def test_hair_layer_check_reports_every_shell_and_the_normal_profile(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     r = _run(["scripts/hair_layer_check.py", "--workdir", str(tmp_path), "--points", "500"])
     assert r.returncode == 0, r.stderr[-2000:]
-    shells = re.findall(r"^\s+(\d)\s+[+-]\d", r.stdout, re.M)
+    shell_part, level_part = r.stdout.split("\nlevel  s ")
+    shells = re.findall(r"^\s+(\d)\s+[+-]\d", shell_part, re.M)
     assert shells == ["0", "1", "2", "3"], r.stdout
-    profile = [float(v) for v in re.findall(r"^\s+[+-]\d\.\d{3}: ([+-]\d\.\d{4})", r.stdout, re.M)]
+    profile = [float(v) for v in re.findall(r"^\s+[+-]\d\.\d{3}: ([+-]\d\.\d{4})", shell_part, re.M)]
     assert len(profile) >= 17 and profile[-1] > profile[0]  # s grows away from the scalp (initial SDF)
     assert r.stdout.count("<- shell") == 4
+    # one row per level (tiny: 4): the crossing offsets grow outward, the outermost may lie beyond the reach
+    rows = re.findall(r"^\s+(\d)\s+[+-]\d\.\d{4}\s+(.*)$", level_part, re.M)
+    assert [j for j, _ in rows] == ["0", "1", "2", "3"], r.stdout
+    crossed = [float(rest.split()[0]) for _, rest in rows if not rest.startswith("not crossed")]
+    assert len(crossed) >= 2 and crossed == sorted(crossed), r.stdout
 
 
 def test_hair_cover_check_counts_the_covered_pixels_per_bin():
