@@ -10,8 +10,8 @@ budget overrides if they must win.
 
 Measured on 2 cores (no GPU), configs/synthetic.yaml (session 36): synthesis ~10 s, stage 1 8 min
 (the layer sweep, then 600 steps at ~0.65 s/step, train PSNR 24.6 dB), bake 39 s, fine-tune 1.7 min,
-export 10 s: the player was serving after 10 min 52 s. Without these caps stage 1 alone would take
-~7 s/step x 2500 steps (not measured since the step grew).
+export 10 s: the player was serving after 10 min 52 s. Without these caps stage 1 alone (2500 steps
+of the 512 px model) would take hours.
 """
 
 from __future__ import annotations

@@ -72,17 +72,16 @@ def level_alpha_profile(model, root, nrm, levels, offsets, step: float = 0.001, 
     for j, lv in enumerate(levels.tolist()):
         cross = (s[:, :-1] - lv) * (s[:, 1:] - lv) <= 0  # first crossing outwards
         has = cross.any(1)
-        first = cross.float().argmax(1)
-        t = ts[first] + step * 0.5
-        pts = root + t[:, None] * nrm
-        alpha = model.radiance(pts)[2].reshape(-1).float() * has.float()  # as rendered
         if not bool(has.any()):
             print(f"{j:5d}  {lv:+.4f}  not crossed within {reach} of the scalp")
             continue
+        t = ts[cross.float().argmax(1)] + step * 0.5
+        alpha = model.radiance(root + t[:, None] * nrm)[2].reshape(-1).float() * has.float()  # as rendered
         tq = torch.quantile(t[has], torch.tensor([0.1, 0.5, 0.9], device=t.device))
         near = float(offsets[(offsets - float(tq[1])).abs().argmin()])
         print(f"{j:5d}  {lv:+.4f}  {float(tq[1]):+.4f} [{float(tq[0]):+.4f}, {float(tq[2]):+.4f}]      "
               f"{float(has.float().mean()):.2f}      {float(alpha.mean()):.3f}              {near:.4f}")
+
 
 if __name__ == "__main__":
     main()
