@@ -9,6 +9,7 @@
 #
 # Env: OUT (results, default runs/gpu_stage1), WORKDIR (run folder, default runs/gpu_stage1_work),
 # MAX_MIN (training time budget in minutes, default 9: stops with a checkpoint), PY (python3),
+# SYNTH_WORKERS (synth processes, default 14; the overrides reach the synth phase too),
 # EVAL_FRAMES (test frames to evaluate, default all), DIAG=1 (eval also runs the generalisation
 # diagnosis: the train split and the test split with --shading-condition train-range / train-mean),
 # REGIONS=<variants> (eval also runs `train.region_error` on 10 test and 10 train frames with those
@@ -42,7 +43,9 @@ elapsed() { awk -v a="$1" -v b="$(stamp)" 'BEGIN { printf "%.1f\n", b - a }'; }
 for phase in $PHASES; do
   case $phase in
     synth)
-      t=$(stamp); $PY -m train.synth -c "$CONFIG" > "$OUT/synth.log" 2>&1 || { tail -n 30 "$OUT/synth.log"; exit 1; }
+      # the user's overrides reach the subject too (synth.n_train_frames, data.root, ...); SYNTH_WORKERS processes
+      t=$(stamp); $PY -m train.synth -c "$CONFIG" --quiet --set "synth.workers=${SYNTH_WORKERS:-14}" "${USER_SETS[@]}" \
+        > "$OUT/synth.log" 2>&1 || { tail -n 30 "$OUT/synth.log"; exit 1; }
       echo "synth: $(tr '\r' '\n' < "$OUT/synth.log" | tail -n 1)"; elapsed "$t" > "$OUT/synth.seconds" ;;
     train)
       t=$(stamp); $PY -m train -c "$CONFIG" "${SETS[@]}" > "$OUT/train_full.log" 2>&1 || { tr '\r' '\n' < "$OUT/train_full.log" | tail -n 40; exit 1; }
