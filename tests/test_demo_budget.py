@@ -21,6 +21,8 @@ def test_synthetic_is_lowered_into_its_own_folders():
     cfg = load_config(ROOT / "configs/synthetic.yaml", out)
     assert tuple(cfg.data.img_res) == (128, 128) and cfg.synth.resolution == 128
     assert cfg.train.iterations == 600 and 0 < cfg.train.max_minutes <= 12
+    # the step's rays capped at 2048 and spread over frames of 256 rays (more motion per step)
+    assert (cfg.train.batch_images, cfg.train.rays_per_image) == (8, 256)
     assert max(cfg.model.radiance_grid_res) <= 128 and cfg.model.radiance_grid_res == [32, 64, 128]
     assert cfg.bake.finetune_iterations <= 200 and cfg.bake.texture_size <= 256
     assert cfg.data.root == "data/synthetic_cpu" and cfg.workdir == "runs/synthetic_cpu"
