@@ -6,7 +6,7 @@
 #
 # Without a CUDA GPU the config's GPU-scale settings would take hours, so the demo lowers them
 # (scripts/demo_budget.py: 128 px, 600 stage-1 steps, smaller grids and textures, separate
-# data/run folders) to finish in ~11 min on a 2-core CPU (README: the `make demo` row).
+# data/run folders) to finish in ~13 min on a 2-core CPU (README: the `make demo` row).
 # HB_DEMO_BUDGET=auto (default) | cpu (always lower) | full (never lower).
 set -euo pipefail
 cd "$(dirname "$0")/.."
