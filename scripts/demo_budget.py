@@ -88,21 +88,18 @@ def _cap(value, cap, key):
 def budget(config: str, overrides: list[str]) -> tuple[list[str], list[str]]:
     """(overrides, summary lines) for a CPU-only demo of `config`."""
     cfg = to_dict(load_config(config, overrides))
+    changes = [(key, _get(cfg, key), cap) for key, cap in CAPS]
+    changes = [(key, old, _cap(old, cap, key)) for key, old, cap in changes]
+    tc = cfg["train"]
+    if tc["batch_images"] * tc["rays_per_image"] > RAYS_PER_STEP:  # not a cap: fewer rays, more frames
+        rays = min(tc["rays_per_image"], RAYS_PER_FRAME)
+        changes += [("train.batch_images", tc["batch_images"], max(1, RAYS_PER_STEP // rays)),
+                    ("train.rays_per_image", tc["rays_per_image"], rays)]
     out, notes = [], []
-    for key, cap in CAPS:
-        old = _get(cfg, key)
-        new = _cap(old, cap, key)
+    for key, old, new in changes:
         if new != (list(old) if isinstance(old, tuple) else old):
             out.append(f"{key}={_fmt(new)}")
             notes.append(f"  {key}: {_fmt(old)} -> {_fmt(new)}")
-    tc = cfg["train"]
-    if tc["batch_images"] * tc["rays_per_image"] > RAYS_PER_STEP:
-        rays = min(tc["rays_per_image"], RAYS_PER_FRAME)
-        frames = max(1, RAYS_PER_STEP // rays)
-        for key, old, new in (("batch_images", tc["batch_images"], frames), ("rays_per_image", tc["rays_per_image"], rays)):
-            if new != old:
-                out.append(f"train.{key}={new}")
-                notes.append(f"  train.{key}: {old} -> {new}")
     if any(o.startswith(SEPARATE) for o in out):
         root, workdir = cfg["data"]["root"].rstrip("/") + "_cpu", cfg["workdir"].rstrip("/") + "_cpu"
         out += [f"data.root={root}", f"workdir={workdir}"]
