@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 from train.fields import (DeformField, ManifoldField, RadianceField, area_samples, attribute_volume, box_dims, box_lattice,
                           canonical_cube, lattice_points, signed_distance, vertex_attributes, vertex_normals)
+from train.fields.normal_blend import NormalBlendField, vertex_normal_basis
 from train.render.renderer import render_rays
 from train.render.warp import FrameState, blend, inv3, matvec, vertex_init_state
 from train.frame_inputs import FrameInputs
@@ -64,6 +65,19 @@ def detail_box(mc, lo: Tensor, hi: Tensor, verts: Tensor, expr: Tensor, posed: T
     dlo, dhi = torch.maximum(dlo, lo), torch.minimum(dhi, hi)
     dims = box_dims(dlo, dhi, float((hi - lo).max()) / (mc.deform_detail_res - 1))
     return dlo, dhi, attribute_volume(box_lattice(dlo, dhi, dims), verts, expr, posed, weights)
+
+
+def normal_blend_field(mc, flame, canonical_expression: Tensor, canonical_pose_feature: Tensor, verts: Tensor,
+                       lo: Tensor, hi: Tensor, detail: tuple | None) -> NormalBlendField:
+    """`model.normal_blendshapes`: the normal blendshapes over the prior's lattice (and detail box)."""
+    d_e, d_p = vertex_normal_basis(flame, canonical_expression, canonical_pose_feature)
+    none = d_e.new_zeros(d_e.shape[0], 0)
+    coarse = attribute_volume(lattice_points(lo, hi, mc.deform_prior_res), verts, d_e, d_p, none)
+    fine = None
+    if detail is not None:
+        dlo, dhi, dvol = detail
+        fine = attribute_volume(box_lattice(dlo, dhi, tuple(dvol.shape[2:])), verts, d_e, d_p, none)
+    return NormalBlendField(lo, hi, coarse, d_e.shape[1], fine)
 
 
 class AvatarModel(nn.Module):
@@ -141,6 +155,11 @@ class AvatarModel(nn.Module):
         self.manifold_field = ManifoldField(lo, hi, base, mc.manifold_grid_res, mc.grid_channels, mc.mlp_hidden, pin)
         self.deform_field = DeformField(lo, hi, prior, n_exp, self.n_bones, mc.deform_residual_res,
                                         mc.deform_residual_channels, detail, mc.deform_detail_margin)
+        self.normal_field = None
+        if mc.normal_blendshapes:
+            with torch.no_grad():
+                self.normal_field = normal_blend_field(mc, flame, self.canonical_expression, self.canonical_pose_feature,
+                                                       verts, lo, hi, detail)
         self.radiance_field = RadianceField(lo, hi, mc.radiance_grid_res, mc.grid_channels, mc.mlp_hidden,
                                             mc.dim_pos_feature, mc.num_texture_basis, mc.alpha_init,
                                             mc.basis_rank, mc.basis_ladder, mc.radiance_plane_res)
@@ -199,6 +218,9 @@ class AvatarModel(nn.Module):
         residual = df.frame_residual(d_expr, d_pf)
         fs = FrameState(out.transforms.float(), self.canonical_transforms, df.frame_volumes(d_expr, d_pf, residual),
                         candidate_bones(self.ghostbone), detail_volumes=df.frame_detail_volumes(d_expr, d_pf, residual))
+        if self.normal_field is not None:
+            with torch.no_grad():
+                fs.normal_volumes, fs.normal_detail_volumes = self.normal_field.frame_volumes(d_expr, d_pf)
         if self.cfg.model.inverse_init == "vertex":
             with torch.no_grad():
                 sub = self.init_vertex_ids

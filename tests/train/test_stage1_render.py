@@ -736,3 +736,58 @@ def test_shading_input_noise_changes_only_the_shading(model, kind):
     name = "view_dir_noise" if kind == "view" else "normal_noise"
     with pytest.raises(ValueError, match=name):
         TrainConfig(**{name: -0.1}).validate()
+
+
+def test_normal_blendshapes_are_the_derivative_of_the_vertex_normals():
+    from train.fields.normal_blend import original_vertices, vertex_normal_basis
+    from train.fields.prior import vertex_normals
+    from train.model import build_flame
+
+    cfg = load_config("configs/tiny.yaml")
+    flame = build_flame(cfg, "cpu")
+    e0, p0 = torch.full((cfg.data.n_exp,), 0.1), torch.zeros(36)
+    d_e, d_p = vertex_normal_basis(flame, e0, p0)
+    assert d_e.shape == (flame.v_template.shape[0], cfg.data.n_exp, 3) and d_p.shape == (flame.v_template.shape[0], 36, 3)
+    faces = flame.faces.long()
+    n0 = vertex_normals(original_vertices(flame, e0[None], p0[None])[0], faces)
+    g = torch.Generator().manual_seed(0)
+    step = torch.randn(cfg.data.n_exp, generator=g)
+    for t in (0.04, 0.02):  # first order: the linear model misses a small part of the change
+        n = vertex_normals(original_vertices(flame, (e0 + t * step)[None], p0[None])[0], faces)
+        lin = n0 + t * torch.einsum("vec,e->vc", d_e, step)
+        err = (lin - n).norm(dim=-1).max()
+        const = (n0 - n).norm(dim=-1).max()
+        assert err < 0.2 * const, (t, float(err), float(const))
+
+
+def test_normal_blendshapes_turn_the_shading_normal_towards_the_deformed_mesh():
+    from train.model import AvatarModel, build_flame
+    from train.fields.prior import vertex_normals
+    from train.render.warp import blend, deformed_normals
+
+    cfg = load_config("configs/tiny.yaml", ["model.normal_blendshapes=true"])
+    flame = build_flame(cfg, "cpu")
+    model = AvatarModel(cfg, flame, torch.zeros(cfg.data.n_exp), init_fields=False)
+    g = torch.Generator().manual_seed(3)
+    e = (torch.rand(1, cfg.data.n_exp, generator=g) - 0.5) * 3
+    p = torch.zeros(1, 15)
+    p[0, 3:7] = torch.tensor([0.1, 0.2, 0.0, 0.25])
+    fs, _, _ = model.frame_state(e, p)
+    assert fs.normal_volumes.shape == (1, 3, *model.normal_field.volume.shape[2:])
+    faces = flame.faces.long()
+    x_c = model.canonical_vertices[None]
+    n_c = 4.0 * vertex_normals(model.canonical_vertices, faces)[None]  # unnormalised, as the manifold's gradient
+    true = vertex_normals(flame(e, p).vertices[0], faces)[None]
+    _, w = model.deform_field.frame_warp(x_c, fs.volumes, fs.detail_volumes)
+    r_c, _ = blend(w, fs.canonical_transforms[None])
+    r_d, _ = blend(w, fs.transforms)
+    delta = model.normal_field.delta(model.deform_field, x_c, fs.normal_volumes, fs.normal_detail_volumes)
+    angle = {}
+    for name, d in (("skinning", None), ("blendshapes", delta)):
+        n = deformed_normals(n_c, r_c, r_d, d)
+        torch.testing.assert_close(n.norm(dim=-1), torch.ones(n.shape[:-1]))
+        angle[name] = torch.rad2deg(torch.acos((n * true).sum(-1).clamp(-1, 1))).mean()
+    assert angle["blendshapes"] < 0.85 * angle["skinning"], angle
+    # off by default: no normal field, and the frame state carries no normal volumes
+    plain = AvatarModel(load_config("configs/tiny.yaml"), flame, torch.zeros(cfg.data.n_exp), init_fields=False)
+    assert plain.normal_field is None and plain.frame_state(e, p)[0].normal_volumes is None

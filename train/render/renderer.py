@@ -14,7 +14,7 @@ from torch import Tensor
 from train.render.composite import composite_layers
 from train.render.levels import find_level_hits
 from train.render.rays import sample_depths, sphere_interval
-from train.render.warp import blend, implicit_canonical, inv3, matvec
+from train.render.warp import blend, deformed_normals, implicit_canonical, matvec
 from train.shading import blend_bases, frame_condition, pixel_coefficients
 
 
@@ -118,6 +118,9 @@ def _geometry(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jit
             n_c = n_c * k + n_c.detach() * (1.0 - k)
     r_c, _ = blend(w, fs.canonical_transforms[None])
     r_d, _ = blend(w, fs.transforms)
-    n_d = F.normalize(matvec(r_d, matvec(inv3(r_c), n_c)), dim=-1, eps=1e-8)
+    delta = None
+    if fs.normal_volumes is not None:
+        delta = model.normal_field.delta(model.deform_field, x_c.detach(), fs.normal_volumes, fs.normal_detail_volumes)
+    n_d = deformed_normals(n_c, r_c, r_d, delta)
 
     return {"x_c": x_c, "n_c": n_c, "n_d": n_d, "d_l": d_l, "hit": hit, "hits": hits, "inside": inside[..., None]}

@@ -54,6 +54,8 @@ class FrameState:
     verts_c: Tensor | None = None  # (Vs, 3) the same vertices in canonical space
     init_maps: Tensor | None = None  # (B, Vs, 3, 3) R_c,v R_d,v^-1 per vertex
     detail_volumes: Tensor | None = None  # (B, 3 + Jb, D, H, W) from DeformField.frame_detail_volumes
+    normal_volumes: Tensor | None = None  # (B, 3, R, R, R) from NormalBlendField.frame_volumes (normal blendshapes)
+    normal_detail_volumes: Tensor | None = None  # (B, 3, D, H, W) the same over the detail box
 
 
 def vertex_init_state(verts_d: Tensor, verts_c: Tensor, weights: Tensor, transforms: Tensor,
@@ -174,6 +176,15 @@ def warp_jacobian(deform, x_c: Tensor, fs: FrameState, eps: float = 1e-3) -> Ten
     pts = torch.cat([x_c[:, :, None] + offs, x_c[:, :, None] - offs], dim=2).reshape(b, m * 6, 3)
     f = forward_warp(deform, pts, fs)[0].reshape(b, m, 6, 3)
     return ((f[:, :, :3] - f[:, :, 3:]) / (2 * eps)).transpose(-1, -2)  # column k = d f / d x_k
+
+
+def deformed_normals(n_c: Tensor, r_c: Tensor, r_d: Tensor, delta: Tensor | None = None) -> Tensor:
+    """Canonical normals (B, M, 3) -> unit deformed normals: carried to original space by R_c^-1,
+    turned there by the normal blendshapes' `delta` (B, M, 3; None: not turned) and skinned by R_d."""
+    n_o = matvec(inv3(r_c), n_c)
+    if delta is not None:
+        n_o = torch.nn.functional.normalize(n_o, dim=-1, eps=1e-8) + delta
+    return torch.nn.functional.normalize(matvec(r_d, n_o), dim=-1, eps=1e-8)
 
 
 def implicit_canonical(deform, x_c: Tensor, x_d: Tensor, fs: FrameState) -> tuple[Tensor, Tensor, Tensor]:
