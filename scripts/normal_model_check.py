@@ -25,6 +25,7 @@ import torch
 
 import train.synth.render as synth_render
 from train.config import load_config
+from train.fields.normal_blend import original_vertices, vertex_normal_basis
 from train.flame.lbs import blend_transforms
 from train.synth.hair import vertex_normals
 from train.synth.motion import make_motion
@@ -46,29 +47,8 @@ class NormalOracle:
         self.A_can = out.transforms[0]
         self.n_can = vertex_normals(out.vertices[0], model.faces.long())  # canonical space
         self.pf_can = out.pose_feature[0]
-        self.dn_de, self.dn_dpf = self._normal_jacobians()
+        self.dn_de, self.dn_dpf = vertex_normal_basis(model, self.e_can, self.pf_can)  # (V, E, 3), (V, 36, 3)
         self.kind, self.expression, self.pose = "true", None, None
-
-    def original_vertices(self, e: torch.Tensor, pf: torch.Tensor) -> torch.Tensor:
-        """(B, E), (B, 36) -> original-space vertices (B, V, 3): template + blendshapes, no skinning."""
-        m = self.model
-        v = m.v_template + torch.einsum("bl,vcl->bvc", e, m.shapedirs)
-        return v + (pf @ m.posedirs).reshape(e.shape[0], -1, 3)
-
-    def _normal_jacobians(self, h: float = 1e-3) -> tuple[torch.Tensor, torch.Tensor]:
-        """d n_o / d e_i (E, V, 3) and d n_o / d pf_k (36, V, 3) at the canonical, central differences."""
-        faces = self.model.faces.long()
-
-        def jac(n: int, make) -> torch.Tensor:
-            eye = torch.eye(n) * h
-            plus = vertex_normals(make(eye), faces)
-            minus = vertex_normals(make(-eye), faces)
-            return (plus - minus) / (2 * h)
-
-        e0, pf0 = self.e_can[None], self.pf_can[None]
-        dn_de = jac(e0.shape[1], lambda d: self.original_vertices(e0 + d, pf0.expand(d.shape[0], -1)))
-        dn_dpf = jac(pf0.shape[1], lambda d: self.original_vertices(e0.expand(d.shape[0], -1), pf0 + d))
-        return dn_de, dn_dpf
 
     def head_normals(self, verts: torch.Tensor) -> torch.Tensor:
         if self.kind == "true":
@@ -82,10 +62,10 @@ class NormalOracle:
             n_o = (torch.linalg.inv(r_c) @ self.n_can[..., None])[..., 0][None]
         elif self.kind == "linear":
             n_o0 = (torch.linalg.inv(r_c) @ self.n_can[..., None])[..., 0]
-            n_o = (n_o0[None] + torch.einsum("be,evc->bvc", e - self.e_can, self.dn_de)
-                   + torch.einsum("bk,kvc->bvc", out.pose_feature - self.pf_can, self.dn_dpf))
+            n_o = (n_o0[None] + torch.einsum("be,vec->bvc", e - self.e_can, self.dn_de)
+                   + torch.einsum("bk,vkc->bvc", out.pose_feature - self.pf_can, self.dn_dpf))
         elif self.kind == "original":
-            n_o = vertex_normals(self.original_vertices(e, out.pose_feature), m.faces.long())
+            n_o = vertex_normals(original_vertices(m, e, out.pose_feature), m.faces.long())
         else:
             raise ValueError(f"unknown normal model {self.kind!r}; one of {MODELS}")
         n = (r_d @ n_o[..., None])[..., 0]

@@ -1,5 +1,5 @@
 """The diagnosis scripts (aliasing_ceiling, hair_layer_check, hair_cover_check, level_pull_check, hair_depth_sweep,
-region_level_check, shading_gap_check) on the tiny synthetic subject."""
+region_level_check, shading_gap_check, normal_model_check) on the tiny synthetic subject."""
 
 import os
 import re
@@ -169,3 +169,15 @@ def test_shading_gap_check_reports_signed_error_and_visibility_bins(tmp_path):
         rows = [m for m in spec if m[0] == split]
         assert abs(sum(float(m[4]) for m in rows) - 1.0) < 0.01 and abs(sum(float(m[6]) for m in rows) - 1.0) < 0.01
     assert sum(int(m[3]) for m in spec if m[0] == "train" and m[1] != "-inf") > 0  # the subject has highlights
+
+
+def test_normal_model_check_scores_each_normal_model_against_the_true_render():
+    r = _run(["scripts/normal_model_check.py", "-c", TINY, "--frames", "2"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = re.findall(r"^(train|test) .*skinning ([0-9.]+) \| ([0-9.]+); linear ([0-9.]+) \| ([0-9.]+); "
+                      r"original ([0-9.]+) \| ([0-9.]+)$", r.stdout, re.M)
+    assert [row[0] for row in rows] == ["train", "test"], r.stdout
+    for row in rows:
+        skinning, linear = float(row[1]), float(row[3])
+        assert all(15.0 < float(v) < 80.0 for v in row[1:]), row  # close to the truth, not identical
+        assert linear > skinning + 0.5, row  # the normal blendshapes recover part of the shading
