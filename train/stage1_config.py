@@ -144,9 +144,9 @@ class ModelConfig:
     nearest-vertex volume like the deformation prior): n_o' = normalize(R_c^-1 n_c) + N_E.dpsi +
     N_P^T.dpf, then skinned by R_d. Off, normals turn by the skinning rotation only and a smile
     never tilts the cheek's normal: the synthetic subject re-rendered with such normals scores
-    34.9 / 34.4 dB (train / test frames), with first-order normal blendshapes 36.1 / 38.9
-    (`scripts/normal_model_check.py`). Linear in the coefficients, as a glTF morph target's NORMAL
-    deltas play back."""
+    34.85 / 34.49 dB (train / test frames), with first-order normal blendshapes 36.24 / 38.36
+    (`scripts/normal_model_check.py`, 16 frames). Linear in the coefficients, as a glTF morph
+    target's NORMAL deltas play back. Stage 2 refuses such a checkpoint until it bakes them."""
 
     def validate(self) -> None:
         _positive("model.n_levels", self.n_levels)

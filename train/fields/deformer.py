@@ -104,7 +104,7 @@ class DeformField(nn.Module):
         g = to_grid_coords(x[None], self.lo, self.hi)
         # sampling is linear in the volume: prior and residual sampled apart equal sampling volume(),
         # without materialising the full C-channel volume (11 GB at 256^3)
-        v = self._with_detail(x[None], sample_volume(self.prior, g), self.detail)[0]
+        v = self.with_detail(x[None], sample_volume(self.prior, g), self.detail)[0]
         res = sample_volume(self._up(self.residual), g)[0]  # (N, c): the last c channels
         c = res.shape[1]
         v = torch.cat([v[:, : v.shape[1] - c], v[:, v.shape[1] - c :] + res], dim=1)
@@ -149,7 +149,7 @@ class DeformField(nn.Module):
         inside = torch.minimum(x - self.detail_lo, self.detail_hi - x)  # distance to the nearer face, per axis
         return (inside / self.detail_ramp).clamp(0.0, 1.0).prod(-1)
 
-    def _with_detail(self, x: Tensor, v: Tensor, detail: Tensor | None) -> Tensor:
+    def with_detail(self, x: Tensor, v: Tensor, detail: Tensor | None) -> Tensor:
         """x (B, M, 3), v (B, M, C) read from the coarse volume -> v with the detail volume
         (B, C, D, H, W) blended in by `detail_weight` (every point is read: no host sync on a mask)."""
         if detail is None:
@@ -160,7 +160,7 @@ class DeformField(nn.Module):
     def frame_warp(self, x: Tensor, volumes: Tensor, detail_volumes: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """x (B, M, 3) -> displacement E.dpsi + P^T.dpf (B, M, 3) and skinning weights (B, M, Jb)."""
         v = sample_volume(volumes, to_grid_coords(x.float(), self.lo, self.hi))
-        v = self._with_detail(x, v, detail_volumes)
+        v = self.with_detail(x, v, detail_volumes)
         return v[..., :3], torch.softmax(v[..., 3:], dim=-1)
 
     def residual_l2(self) -> Tensor:

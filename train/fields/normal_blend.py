@@ -49,7 +49,7 @@ def vertex_normal_basis(flame, expression: Tensor, pose_feature: Tensor, h: floa
 
 class NormalBlendField(nn.Module):
     """The normal blendshapes over canonical space: a coarse volume (1, n_exp*3 + 108, R, R, R) and,
-    optionally, one over the deformation field's detail box (read through its `_with_detail`)."""
+    optionally, one over the deformation field's detail box (blended in by its `with_detail`)."""
 
     def __init__(self, lo: Tensor, hi: Tensor, volume: Tensor, n_exp: int, detail: Tensor | None = None):
         super().__init__()
@@ -80,4 +80,4 @@ class NormalBlendField(nn.Module):
         """x (B, M, 3) canonical -> the frame's original-space normal delta (B, M, 3); `deform` (the
         `DeformField`) blends the detail box in exactly as it does its own prior."""
         v = sample_volume(volumes, to_grid_coords(x.float(), self.lo, self.hi))
-        return deform._with_detail(x, v, detail)
+        return deform.with_detail(x, v, detail)
