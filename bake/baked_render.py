@@ -48,7 +48,7 @@ import torch
 from torch import Tensor, nn
 
 from bake import lbs
-from export.artifact import Artifact, Layer, load_artifact
+from export.artifact import NORMAL_BLEND_ARRAYS, Artifact, Layer, load_artifact
 from train import raster
 from train.conventions import gl_projection
 from train.shading import FrameMLP, ShadingSpec, frame_condition, shade
@@ -99,6 +99,9 @@ class BakedAvatar(nn.Module):
             for key in self.GEOMETRY:
                 arr = layer.arrays[key]
                 g.register_buffer(key, torch.from_numpy(np.array(arr, dtype=np.int64 if key == "faces" else np.float32)))
+            for key in NORMAL_BLEND_ARRAYS:  # None without normal blendshapes
+                arr = layer.arrays.get(key)
+                g.register_buffer(key, None if arr is None else torch.from_numpy(np.array(arr, dtype=np.float32)))
             self.geometry.append(g)
         self.textures = nn.ParameterList(
             nn.Parameter(layer_texture_stack(l.arrays["pos_texture"], l.arrays["radiance"])) for l in art.layers
@@ -213,7 +216,8 @@ def render_baked(
     keep = keep.reshape(B * H * W, 1)
     for i in range(M):
         g = avatar.geometry[i]
-        xd, nd = lbs.deform_layer(g.vertices, g.normals, g.expr_basis, g.pose_basis, g.skin_weights, A, pf, expression)
+        xd, nd = lbs.deform_layer(g.vertices, g.normals, g.expr_basis, g.pose_basis, g.skin_weights, A, pf, expression,
+                                  g.normal_expr, g.normal_pose)
         clip = torch.cat([xd, torch.ones_like(xd[..., :1])], -1) @ full.transpose(1, 2)
         rast = torch.cat([_rasterize_front(clip[b], xd[b], g.faces, cam_centre[b], (H, W), backend) for b in range(B)])
         # shade only the covered pixels (sorted, so each frame's pixels are one contiguous run)

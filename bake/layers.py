@@ -169,6 +169,7 @@ def texture_layer(source, lm: LevelMesh, cfg: BakeConfig, device, backend: str) 
         skin_weights=attrs["skin_weights"],
         pos_texture=srgb_to_uint8(tex.pos),
         radiance=srgb_to_uint8(tex.radiance),
+        **{k: attrs[k] for k in ("normal_expr", "normal_pose") if k in attrs},
     )
     report = LayerReport(
         level=lm.level, mc_faces=lm.mc_faces, faces=len(uvm.faces), vertices=len(uvm.vmapping), charts=uvm.n_charts,

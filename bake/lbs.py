@@ -90,18 +90,25 @@ def deform_layer(
     A: Tensor,
     pose_feature: Tensor,
     expression: Tensor,
+    normal_expr: Tensor | None = None,
+    normal_pose: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Original-space vertices to the frame (docs/formats.md step 2).
 
     vertices, normals (N, 3); expr_basis (N, E, 3); pose_basis (N, 36, 3); skin_weights (N, J);
-    A (B, J, 4, 4); pose_feature (B, 36); expression (B, E').
+    A (B, J, 4, 4); pose_feature (B, 36); expression (B, E'); optional normal blendshapes
+    normal_expr (N, E, 3), normal_pose (N, 36, 3).
     Returns deformed vertices (B, N, 3) = S (x_o + E^T psi + P^T pf) with S = sum_j w_j A_j, and
-    unit normals (B, N, 3) = normalize(S[:3, :3] n_o) (blendshape offsets do not rotate normals).
+    unit normals (B, N, 3) = normalize(S[:3, :3] (n_o + N_E^T psi + N_P^T pf)) (without normal
+    blendshapes the blendshape offsets do not turn normals).
     """
     S = blend_transforms(skin_weights[None], A)
     x = vertices[None] + blendshape_offsets(expr_basis, pose_basis, expression, pose_feature)
     xd = (S[..., :3, :3] @ x[..., None])[..., 0] + S[..., :3, 3]
-    nd = (S[..., :3, :3] @ normals[None, ..., None])[..., 0]
+    n = normals[None]
+    if normal_expr is not None:
+        n = n + blendshape_offsets(normal_expr, normal_pose, expression, pose_feature)
+    nd = (S[..., :3, :3] @ n[..., None])[..., 0]
     return xd, torch.nn.functional.normalize(nd, dim=-1)
 
 

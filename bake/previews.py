@@ -52,7 +52,8 @@ def layer_normal_images(avatar: BakedAvatar, K, w2c, width: int, height: int, ba
     be = raster.get_backend({"nvdiffrast": "cuda"}.get(backend, backend), dev)
     out = []
     for g in avatar.geometry:
-        xd, nd = lbs.deform_layer(g.vertices, g.normals, g.expr_basis, g.pose_basis, g.skin_weights, A, pf, torch.zeros(1, n_exp, device=dev))
+        xd, nd = lbs.deform_layer(g.vertices, g.normals, g.expr_basis, g.pose_basis, g.skin_weights, A, pf,
+                                  torch.zeros(1, n_exp, device=dev), g.normal_expr, g.normal_pose)
         clip = torch.cat([xd[0], torch.ones_like(xd[0, :, :1])], -1) @ full.T
         rast = _rasterize_front(clip, xd[0], g.faces, centre, (height, width), be)
         n = be.interpolate(nd.contiguous(), rast, g.faces.int())[0]

@@ -139,9 +139,6 @@ def run_bake(cfg, progress: bool = True) -> Path:
         raise CheckpointError(f"{tdir}/checkpoint.pt: cannot load the stage-1 checkpoint "
                               f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
     model.eval()
-    if getattr(model, "normal_field", None) is not None:
-        raise CheckpointError(f"{tdir}/checkpoint.pt was trained with model.normal_blendshapes: stage 2 does not "
-                              "bake normal blendshapes yet (the baked avatar would shade with other normals)")
     t_load = time.perf_counter() - t0
     sequences, camera = tracked_sequences(cfg)
     corrected = []

@@ -39,6 +39,12 @@ LAYER_ARRAYS = {
     "pos_texture": (np.uint8, ("H", "W", "D")),
     "radiance": (np.uint8, ("K", "H", "W", 4)),
 }
+# optional, both or neither: first-order normal blendshapes (stage 1's `model.normal_blendshapes`);
+# playback turns the normal by them before skinning (docs/formats.md)
+NORMAL_BLEND_ARRAYS = {
+    "normal_expr": (np.float32, ("V", "E", 3)),
+    "normal_pose": (np.float32, ("V", 36, 3)),
+}
 TOP_ARRAYS = {
     "joints_template": (np.float32, (5, 3)),
     "joints_expr_basis": (np.float32, (5, 3, "E")),
@@ -115,6 +121,13 @@ def validate(art: Artifact, where: str = "artifact") -> None:
         for name, (dtype, pattern) in LAYER_ARRAYS.items():
             if name not in layer.arrays:
                 raise ArtifactError(f"{where}: layer {i} ({layer.name}) lacks {name}")
+            _check_array(f"{where}: layers[{i}].{name}", layer.arrays[name], dtype, pattern, ldims)
+        present = [name for name in NORMAL_BLEND_ARRAYS if name in layer.arrays]
+        if present and len(present) != len(NORMAL_BLEND_ARRAYS):
+            raise ArtifactError(f"{where}: layer {i} ({layer.name}) has {present[0]} without "
+                                f"{[n for n in NORMAL_BLEND_ARRAYS if n not in present][0]}")
+        for name in present:
+            dtype, pattern = NORMAL_BLEND_ARRAYS[name]
             _check_array(f"{where}: layers[{i}].{name}", layer.arrays[name], dtype, pattern, ldims)
         faces = layer.arrays["faces"]
         if faces.size and (faces.min() < 0 or faces.max() >= ldims["V"]):
@@ -214,7 +227,8 @@ def load_artifact(folder: str | os.PathLike) -> Artifact:
         return t[key]
 
     layers = [
-        Layer(d["name"], d["level"], d["opaque"], {k: take(f"layers.{i}.{k}") for k in LAYER_ARRAYS})
+        Layer(d["name"], d["level"], d["opaque"], {k: take(f"layers.{i}.{k}") for k in LAYER_ARRAYS}
+              | {k: t[f"layers.{i}.{k}"] for k in NORMAL_BLEND_ARRAYS if f"layers.{i}.{k}" in t})
         for i, d in enumerate(meta["layers"])
     ]
     seqs = {n: {k: take(f"sequences.{n}.{k}") for k in ("expression", "pose")} for n in meta.get("sequences", [])}

@@ -359,6 +359,9 @@ def export_glb(art: Artifact, path: str | os.PathLike, cfg: ExportConfig | None 
     validate(art)
     if not art.frame_mlp:
         raise ArtifactError("artifact: frame_mlp is empty (no shading network to export)")
+    if any("normal_expr" in layer.arrays for layer in art.layers):
+        raise ArtifactError("artifact: layers carry normal blendshapes (stage 1's model.normal_blendshapes); the .glb "
+                            "and the players do not play them back yet, so the export would shade with other normals")
     w = _Writer(art, cfg)
     glb = w.build(progress)
     budget = cfg.max_mb * 1e6

@@ -187,6 +187,16 @@ class AvatarModel(nn.Module):
         """x_c (N, 3) -> E (N, n_exp, 3), P (N, 36, 3), w (N, Jb)."""
         return self.deform_field(x_c)
 
+    def normal_blendshapes(self, x_c: Tensor) -> tuple[Tensor, Tensor, Tensor] | None:
+        """x_c (N, 3) -> N_E (N, n_exp, 3), N_P (N, 36, 3) and their value at the canonical frame
+        N_E.psi_can + N_P^T.pf_can (N, 3); None without `model.normal_blendshapes`."""
+        if self.normal_field is None:
+            return None
+        ne, np_ = self.normal_field.attrs(self.deform_field, x_c)
+        at_can = torch.einsum("nec,e->nc", ne, self.canonical_expression) + torch.einsum(
+            "npc,p->nc", np_, self.canonical_pose_feature)
+        return ne, np_, at_can
+
     def radiance(self, x_c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """x_c (N, 3) -> f_pos (N, D), bases (N, K, 3), alpha (N,)."""
         return self.radiance_field(x_c)

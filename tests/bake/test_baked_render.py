@@ -248,3 +248,58 @@ def test_camera_inside_every_shell_sees_nothing():
     K = art.meta["camera"]["K"]
     img = render_artifact(art, np.zeros(2), np.zeros(15), K, np.eye(4), 16, 16, backend="torch")[0].numpy()
     assert np.all(img[..., :3] == 1.0) and np.all(img[..., 3] == 0.0)
+
+
+def test_baked_normal_blendshapes_play_back_stage_1_normals(tmp_path):
+    """Stage 1 with `model.normal_blendshapes` and its bake shade with the same normals: the baked
+    vertex attributes deformed for a new frame give the renderer's normal at those points."""
+    from bake.attributes import vertex_attributes
+    from export.artifact import ArtifactError, load_artifact, validate
+    from export.writer import export_glb
+    from train.config import load_config
+    from train.model import AvatarModel, build_flame
+    from train.render.warp import blend, deformed_normals
+
+    torch.manual_seed(0)
+    cfg = load_config("configs/tiny.yaml", ["model.normal_blendshapes=true"])
+    flame = build_flame(cfg, "cpu")
+    model = AvatarModel(cfg, flame, torch.linspace(-0.3, 0.3, cfg.data.n_exp)).eval()
+    x = model.canonical_vertices[::7]
+    attrs = vertex_attributes(model, x)
+    assert attrs["normal_expr"].shape == (len(x), cfg.data.n_exp, 3) and attrs["normal_pose"].shape == (len(x), 36, 3)
+    np.testing.assert_allclose(np.linalg.norm(attrs["normals"], axis=1), 1.0, atol=1e-5)
+
+    g = torch.Generator().manual_seed(2)
+    e = (torch.rand(1, cfg.data.n_exp, generator=g) - 0.5) * 3
+    p = torch.zeros(1, 15)
+    p[0, 3:7] = torch.tensor([0.1, -0.2, 0.05, 0.3])
+    with torch.no_grad():
+        fs, _, _ = model.frame_state(e, p)
+        xb = x[None]
+        _, w = model.deform_field.frame_warp(xb, fs.volumes, fs.detail_volumes)
+        r_c, _ = blend(w, fs.canonical_transforms[None])
+        r_d, _ = blend(w, fs.transforms)
+        n_c = model.manifold_field.gradient(x, cfg.model.fd_eps)[None]
+        delta = model.normal_field.delta(model.deform_field, xb, fs.normal_volumes, fs.normal_detail_volumes)
+        stage1 = deformed_normals(n_c, r_c, r_d, delta)[0]
+        plain = deformed_normals(n_c, r_c, r_d)[0]
+        t = {k: torch.from_numpy(v) for k, v in attrs.items()}
+        pf = model.flame(e, p).pose_feature
+        _, baked = lbs.deform_layer(t["vertices"], t["normals"], t["expr_basis"], t["pose_basis"], t["skin_weights"],
+                                fs.transforms, pf, e, t["normal_expr"], t["normal_pose"])
+    angle = lambda a, b: torch.rad2deg(torch.acos((a * b).sum(-1).clamp(-1, 1)))  # noqa: E731
+    assert angle(baked[0], stage1).max() < 0.05  # degrees: the bake plays stage 1's normals back
+    assert angle(plain, stage1).mean() > 0.5  # and they are not the skinning-only normals
+
+    # the artifact carries both arrays or neither
+    art = toy_artifact(n_layers=1)
+    V, E = art.layers[0].arrays["vertices"].shape[0], art.n_exp
+    art.layers[0].arrays["normal_expr"] = np.zeros((V, E, 3), np.float32)
+    with pytest.raises(ArtifactError, match="normal_expr without normal_pose"):
+        validate(art)
+    art.layers[0].arrays["normal_pose"] = np.zeros((V, 36, 3), np.float32)
+    back = load_artifact(save_artifact(art, tmp_path / "nb"))
+    assert back.layers[0].arrays["normal_pose"].shape == (V, 36, 3)
+    with pytest.raises(ArtifactError, match="normal blendshapes"):
+        export_glb(back, tmp_path / "nb.glb")
+    assert not (tmp_path / "nb.glb").exists()

@@ -93,23 +93,3 @@ def test_bake_cli_on_analytic_source_and_interrupt_keeps_artifact(tmp_path, monk
     assert (out / "avatar.safetensors").read_bytes() == before
     assert sorted(q.name for q in out.parent.iterdir()) == ["baked", "config.yaml"]
 
-
-def test_checkpoint_with_normal_blendshapes_is_refused_until_the_bake_carries_them(tmp_path, capsys):
-    import torch
-
-    from train.config import load_config, save_config
-    from train.model import AvatarModel, build_flame
-
-    cfgp = tmp_path / "c.yaml"
-    cfgp.write_text(f"workdir: {tmp_path / 'run'}\ndata:\n  root: {tmp_path / 'data'}\n  n_exp: 4\n"
-                    "model:\n  normal_blendshapes: true\n  deform_prior_res: 16\n  manifold_base_res: 16\n")
-    cfg = load_config(cfgp)
-    tdir = tmp_path / "run" / "train"
-    tdir.mkdir(parents=True)
-    save_config(cfg, tdir / "config.yaml")
-    model = AvatarModel(cfg, build_flame(cfg, "cpu"), torch.zeros(4), init_fields=False)
-    torch.save({"model": model.state_dict()}, tdir / "checkpoint.pt")
-    assert main(["-c", str(cfgp), "--stage", "bake", "--no-progress"]) == 2
-    err = capsys.readouterr().err
-    assert "model.normal_blendshapes" in err and "checkpoint.pt" in err
-    assert not (tmp_path / "run" / "bake" / "baked").exists()

@@ -81,3 +81,10 @@ class NormalBlendField(nn.Module):
         `DeformField`) blends the detail box in exactly as it does its own prior."""
         v = sample_volume(volumes, to_grid_coords(x.float(), self.lo, self.hi))
         return deform.with_detail(x, v, detail)
+
+    def attrs(self, deform, x: Tensor) -> tuple[Tensor, Tensor]:
+        """x (N, 3) canonical -> N_E (N, n_exp, 3), N_P (N, 36, 3) (for the bake: per-vertex blendshapes)."""
+        x = x.reshape(1, -1, 3).float()
+        v = deform.with_detail(x, sample_volume(self.volume, to_grid_coords(x, self.lo, self.hi)), self.detail)[0]
+        e3 = self.n_exp * 3
+        return v[:, :e3].reshape(-1, self.n_exp, 3), v[:, e3:].reshape(-1, 36, 3)
