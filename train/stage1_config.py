@@ -146,7 +146,8 @@ class ModelConfig:
     never tilts the cheek's normal: the synthetic subject re-rendered with such normals scores
     34.85 / 34.49 dB (train / test frames), with first-order normal blendshapes 36.24 / 38.36
     (`scripts/normal_model_check.py`, 16 frames). Linear in the coefficients, as a glTF morph
-    target's NORMAL deltas play back. Stage 2 refuses such a checkpoint until it bakes them."""
+    target's NORMAL deltas play back. Stages 2 and 3 bake and fine-tune them (per-vertex `normal_expr`,
+    `normal_pose`); the .glb export refuses them until the bundle and the players carry them."""
 
     def validate(self) -> None:
         _positive("model.n_levels", self.n_levels)
