@@ -35,6 +35,14 @@ from train.fields.grid import box_lattice, sample_volume, to_grid_coords
 _W_FLOOR = 1e-4
 
 
+def contract_blendshapes(rows: Tensor, n_exp: int, d_expr: Tensor, d_pose_feature: Tensor) -> Tensor:
+    """Per-point blendshape rows (n_exp * 3 + 108, n) [E (index e*3+c), then P (index p*3+c)] and
+    the frames' coefficient deltas (B, n_exp), (B, 36) -> E.dpsi + P^T.dpf (B, 3, n)."""
+    e, p = rows[: n_exp * 3], rows[n_exp * 3 :]
+    return torch.einsum("ecn,be->bcn", e.reshape(n_exp, 3, -1), d_expr.float()) + torch.einsum(
+        "pcn,bp->bcn", p.reshape(36, 3, -1), d_pose_feature.float())
+
+
 def prior_logits_volume(volume: Tensor, n_exp: int) -> Tensor:
     """Attribute volume with weights (1, C, R, R, R) -> same with log-weights as the last Jb channels."""
     e3 = n_exp * 3 + 108
@@ -113,10 +121,9 @@ class DeformField(nn.Module):
 
     def _contract(self, v: Tensor, d_expr: Tensor, d_pose_feature: Tensor) -> Tensor:
         """(1, C, ...) -> (B, 3 + Jb, n) over its n voxels: displacement E.dpsi + P^T.dpf, then logits."""
-        e, p, logit = self._split(v[0].reshape(v.shape[1], -1), dim=0)
-        disp = torch.einsum("ecn,be->bcn", e.reshape(self.n_exp, 3, -1), d_expr.float()) + torch.einsum(
-            "pcn,bp->bcn", p.reshape(36, 3, -1), d_pose_feature.float())
-        return torch.cat([disp, logit[None].expand(d_expr.shape[0], -1, -1)], dim=1)
+        flat = v[0].reshape(v.shape[1], -1)
+        disp = contract_blendshapes(flat[: -self.n_bones], self.n_exp, d_expr, d_pose_feature)
+        return torch.cat([disp, flat[-self.n_bones :][None].expand(d_expr.shape[0], -1, -1)], dim=1)
 
     def frame_residual(self, d_expr: Tensor, d_pose_feature: Tensor) -> Tensor:
         """The residual grid contracted for the frames (B, 3 + Jb, r, r, r), shared by

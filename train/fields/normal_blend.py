@@ -19,6 +19,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from train.fields.deformer import contract_blendshapes
 from train.fields.grid import sample_volume, to_grid_coords
 from train.fields.prior import vertex_normals
 
@@ -65,10 +66,7 @@ class NormalBlendField(nn.Module):
 
     def _contract(self, v: Tensor, d_expr: Tensor, d_pose_feature: Tensor) -> Tensor:
         """(1, C, *dims) -> (B, 3, *dims): N_E . dpsi + N_P^T . dpf."""
-        e3 = self.n_exp * 3
-        flat = v[0].reshape(v.shape[1], -1)
-        out = torch.einsum("ecn,be->bcn", flat[:e3].reshape(self.n_exp, 3, -1), d_expr.float()) + torch.einsum(
-            "pcn,bp->bcn", flat[e3:].reshape(36, 3, -1), d_pose_feature.float())
+        out = contract_blendshapes(v[0].reshape(v.shape[1], -1), self.n_exp, d_expr, d_pose_feature)
         return out.reshape(d_expr.shape[0], 3, *v.shape[2:])
 
     def frame_volumes(self, d_expr: Tensor, d_pose_feature: Tensor) -> tuple[Tensor, Tensor | None]:
