@@ -30,7 +30,7 @@ def vertex_attributes(source, x_c: Tensor, chunk: int = 65536) -> dict[str, np.n
     n_o + N_E (psi - psi_can) + N_P (pf - pf_can), stage 1's normal, is |b| (normals + normal_expr psi
     + normal_pose pf).
     """
-    blend = getattr(source, "normal_blendshapes", None)
+    blend = getattr(source, "normal_blendshapes", lambda x: None)  # sources without the method have none
     keys = ("vertices", "normals", "expr_basis", "pose_basis", "skin_weights", "normal_expr", "normal_pose")
     outs: dict[str, list[Tensor]] = {k: [] for k in keys}
     for i in range(0, x_c.shape[0], chunk):
@@ -40,7 +40,7 @@ def vertex_attributes(source, x_c: Tensor, chunk: int = 65536) -> dict[str, np.n
         w = w / w.sum(-1, keepdim=True)
         x_o = source.to_original(x, E, P, w)
         n_o = torch.nn.functional.normalize(source.to_original(x + NORMAL_STEP * n_c, E, P, w) - x_o, dim=-1)
-        nb = blend(x) if blend is not None else None
+        nb = blend(x)
         if nb is not None:
             ne, np_, at_can = nb
             base = n_o - at_can

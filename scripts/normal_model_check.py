@@ -58,11 +58,11 @@ class NormalOracle:
         w = m.skin_weights.float()
         r_d = blend_transforms(w, out.transforms)[..., :3, :3]  # (B, V, 3, 3)
         r_c = blend_transforms(w, self.A_can[None])[0, :, :3, :3]  # (V, 3, 3)
+        n_o0 = (torch.linalg.inv(r_c) @ self.n_can[..., None])[..., 0][None]  # the canonical normal, original space
         if self.kind == "skinning":
-            n_o = (torch.linalg.inv(r_c) @ self.n_can[..., None])[..., 0][None]
+            n_o = n_o0
         elif self.kind == "linear":
-            n_o0 = (torch.linalg.inv(r_c) @ self.n_can[..., None])[..., 0]
-            n_o = (n_o0[None] + torch.einsum("be,vec->bvc", e - self.e_can, self.dn_de)
+            n_o = (n_o0 + torch.einsum("be,vec->bvc", e - self.e_can, self.dn_de)
                    + torch.einsum("bk,vkc->bvc", out.pose_feature - self.pf_can, self.dn_dpf))
         elif self.kind == "original":
             n_o = vertex_normals(original_vertices(m, e, out.pose_feature), m.faces.long())
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
             oracle.kind = kind
             f = renderer.render(e, p, K, w2c)
             imgs[kind] = f.straight * f.alpha[..., None] + (1 - f.alpha[..., None])
-            head = f.head_alpha > 0.5
+        head = f.head_alpha > 0.5  # the geometry is the same for every normal model
         row = []
         for kind in MODELS[1:]:
             d2 = (imgs[kind] - imgs["true"]).pow(2).mean(-1)

@@ -92,4 +92,3 @@ def test_bake_cli_on_analytic_source_and_interrupt_keeps_artifact(tmp_path, monk
     assert main(["-c", str(p), "--stage", "bake", "--no-progress"]) == 130
     assert (out / "avatar.safetensors").read_bytes() == before
     assert sorted(q.name for q in out.parent.iterdir()) == ["baked", "config.yaml"]
-
