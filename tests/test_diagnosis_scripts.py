@@ -1,5 +1,5 @@
 """The diagnosis scripts (aliasing_ceiling, hair_layer_check, hair_cover_check, level_pull_check, hair_depth_sweep,
-region_level_check, shading_gap_check, normal_model_check) on the tiny synthetic subject."""
+region_level_check, shading_gap_check, normal_model_check, correspondence_check) on the tiny synthetic subject."""
 
 import os
 import re
@@ -181,3 +181,23 @@ def test_normal_model_check_scores_each_normal_model_against_the_true_render():
         skinning, linear = float(row[1]), float(row[3])
         assert all(15.0 < float(v) < 80.0 for v in row[1:]), row  # close to the truth, not identical
         assert linear > skinning + 0.5, row  # the normal blendshapes recover part of the shading
+
+
+def test_correspondence_check_reports_the_canonical_offsets_per_region(tmp_path):
+    assert _run(["-m", "train.synth", "-c", TINY]).returncode == 0
+    r = _run(["-m", "train", "-c", TINY, "--set", f"workdir={tmp_path}", "--set", "train.iterations=2",
+              "--set", "train.preview_every=1000"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = _run(["scripts/correspondence_check.py", "--workdir", str(tmp_path), "--frames", "2", "--ref-frames", "3",
+              "--res", "16"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = re.findall(r"^(train|test)\s+(\w+)\s+(\d+)\s+(\d\.\d{3})\s+(\d\.\d{3})\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$",
+                      r.stdout, re.M)
+    assert {("train", "scalp"), ("test", "scalp")} <= {(m[0], m[1]) for m in rows}, r.stdout
+    for m in rows:
+        assert int(m[2]) > 0 and 0.0 <= float(m[3]) <= 1.0 and 0.0 <= float(m[4]) <= 1.0
+        assert float(m[7]) <= float(m[8]) + 1e-6  # median <= p90
+    # the opaque level starts on the model's surface (sdf init): over the scalp, which moves rigidly, the hit
+    # lands on the true canonical point within a pixel
+    scalp = [m for m in rows if m[1] == "scalp"]
+    assert all(float(m[5]) < 1.0 for m in scalp), r.stdout

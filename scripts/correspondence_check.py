@@ -1,0 +1,121 @@
+"""Does a stage-1 checkpoint read each pixel's texture from the same canonical point in every frame?
+A diagnosis of texture registration.
+
+For a frame, the morphable model's own posed surface is rasterised; each visible pixel's true
+canonical point x_t is its triangle's canonical vertices (`model.canonical_vertices`) interpolated
+at the pixel. The checkpoint renders the same frame and gives its opaque layer's canonical hit x_c.
+Their offset x_c - x_t may be anything the training made self-consistent (a layer a little off the
+mesh shifts the texture with it); what costs test quality is an offset that changes from frame to
+frame. So the offsets of `--ref-frames` training frames are averaged per voxel of a `--res`^3
+lattice (over x_t), and the report is, per region and split, each scored pixel's offset from its
+voxel's training mean (in pixels: canonical units times the focal length over the pixel's depth),
+on `--frames` training frames between the reference frames and `--frames` test frames. A test
+residual well above the training one is texture read from the wrong place (geometry or warp) on
+new motion, not shading. Also the raw offset |x_c - x_t| and the share of pixels without an
+opaque hit.
+
+    python scripts/correspondence_check.py --workdir runs/synthetic --frames 6 --ref-frames 24
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+
+import torch
+from tqdm.auto import tqdm
+
+from train.model import load_stage1, render_frames
+from train.region_error import class_map
+from train.render.frames import load_frames
+from train.synth.render import layer_fragments
+
+REGIONS = ("skin", "nose", "neck", "lips", "scalp", "eyes", "brows")
+
+
+def true_canonical(flame, canonical_vertices: torch.Tensor, frames, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Frame i -> flat pixel ids (P,), the true canonical point (P, 3) and camera distance (P,) of the
+    morphable model's visible surface."""
+    verts = flame(frames.expression[i : i + 1].cpu().float(), frames.pose[i : i + 1].cpu().float()).vertices.float()
+    w2c = torch.linalg.inv(frames.c2w[i].cpu().float())
+    attr = torch.cat([canonical_vertices.cpu()[None].float(), verts], -1)
+    pix, _, ip = layer_fragments(verts, flame.faces.to(torch.int32).cpu(), attr, frames.K[i].cpu().numpy(), w2c,
+                                 (frames.height, frames.width))
+    z = -(ip[:, 3:6] @ w2c[2, :3] + w2c[2, 3])
+    return pix, ip[:, :3], z
+
+
+def offsets(model, flame, frames, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Frame i's visible model pixels: flat ids (P,), x_t (P, 3), offset x_c - x_t (P, 3), pixels per
+    canonical unit (P,), opaque hit (P,)."""
+    pix, xt, z = true_canonical(flame, model.canonical_vertices, frames, i)
+    r = render_frames(model, frames.K[i : i + 1], frames.c2w[i : i + 1], frames.expression[i : i + 1],
+                      frames.pose[i : i + 1], frames.width, frames.height, opaque_hits=True)
+    xc, hit = r["x_c0"].reshape(-1, 3).cpu()[pix], r["hit0"].reshape(-1).cpu()[pix]
+    return pix, xt, xc - xt, float(frames.K[i][0, 0].abs()) / z, hit
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workdir", required=True, help="stage-1 run folder (with train/config.yaml, train/checkpoint.pt)")
+    ap.add_argument("--frames", type=int, default=6, help="frames of each split to score, spread over the video")
+    ap.add_argument("--ref-frames", type=int, default=24, help="training frames whose offsets make the reference")
+    ap.add_argument("--res", type=int, default=64, help="lattice resolution of the reference offsets")
+    args = ap.parse_args()
+    if min(args.frames, args.ref_frames, args.res) < 1:
+        ap.error("--frames, --ref-frames and --res must be >= 1")
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    cfg, model = load_stage1(args.workdir, dev)
+    flame = copy.deepcopy(model.flame).to("cpu")
+    lo, hi = (t.cpu() for t in model.bbox())
+
+    def voxel(x: torch.Tensor) -> torch.Tensor:
+        v = ((x - lo) / (hi - lo) * args.res).long().clamp(0, args.res - 1)
+        return (v[:, 0] * args.res + v[:, 1]) * args.res + v[:, 2]
+
+    train = load_frames(cfg, cfg.data.train_videos, cfg.data.train_subsample, dev, progress=False)
+    test = load_frames(cfg, cfg.data.test_videos, cfg.data.test_subsample, dev, progress=False)
+    step = train.n / args.ref_frames
+    ref = [int(step * k) for k in range(args.ref_frames)]
+    scored_train = [int(step * (k + 0.5)) for k in torch.linspace(0, args.ref_frames - 1, args.frames).round().long().tolist()]
+    scored_test = torch.linspace(0, test.n - 1, args.frames).round().long().unique().tolist()
+    total = torch.zeros(args.res ** 3, 3)
+    count = torch.zeros(args.res ** 3)
+    for i in tqdm(ref, desc="reference offsets", leave=False):
+        _, xt, off, _, hit = offsets(model, flame, train, i)
+        v = voxel(xt[hit])
+        total.index_add_(0, v, off[hit])
+        count.index_add_(0, v, torch.ones(v.shape[0]))
+    mean = total / count.clamp_min(1)[:, None]
+    print(f"{args.workdir}: the opaque hit's canonical offset from the model's own surface; reference: "
+          f"{len(ref)} training frames on a {args.res}^3 lattice; scored: {args.frames} frames a split")
+    print("split  region     pixels   no-hit  no-ref   |offset| px mean   residual px mean  median   p90")
+    for split, frames, idx in (("train", train, scored_train), ("test", test, scored_test)):
+        acc: dict[str, list] = {}
+        for i in tqdm(idx, desc=f"scoring {split}", leave=False):
+            pix, xt, off, px, hit = offsets(model, flame, frames, i)
+            cls, names = class_map(flame, frames.K[i].cpu(), frames.c2w[i].cpu(), frames.expression[i].cpu(),
+                                   frames.pose[i].cpu(), frames.height, frames.width, 2)
+            v = voxel(xt)
+            seen = count[v] > 0
+            res = (off - mean[v]).norm(dim=-1) * px
+            c = cls.reshape(-1)[pix]
+            for name in REGIONS:
+                if name not in names:
+                    continue
+                sel = c == names.index(name)
+                a = acc.setdefault(name, [0, 0, 0, [], []])
+                a[0] += int(sel.sum())
+                a[1] += int((sel & ~hit).sum())
+                a[2] += int((sel & hit & ~seen).sum())
+                a[3].append(off[sel & hit].norm(dim=-1) * px[sel & hit])
+                a[4].append(res[sel & hit & seen])
+        for name, (n, nh, ns, raw, r) in acc.items():
+            raw, r = torch.cat(raw).double(), torch.cat(r).double()
+            if r.numel() == 0:
+                continue
+            print(f"{split:6s} {name:9s} {n:7d}   {nh / max(n, 1):.3f}   {ns / max(n, 1):.3f}        {float(raw.mean()):7.3f}"
+                  f"            {float(r.mean()):7.3f}  {float(r.median()):7.3f}  {float(torch.quantile(r, 0.9)):7.3f}")
+
+
+if __name__ == "__main__":
+    main()
