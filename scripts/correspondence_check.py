@@ -14,16 +14,25 @@ residual well above the training one is texture read from the wrong place (geome
 new motion, not shading. Also the raw offset |x_c - x_t| and the share of pixels without an
 opaque hit.
 
+A second table per split: the share of the scored frames' squared error on pixels the model covers
+where the ground truth has nothing (alpha > 0.5, mask < 0.01: `spurious`) and the reverse
+(`missing`), and per region the share of opaque hits whose canonical point lies deeper than
+`--deep` (world units) inside the canonical model mesh (a root of the inverse warp far from any
+surface the model has; `outside` = pixels beyond the model's silhouette).
+
     python scripts/correspondence_check.py --workdir runs/synthetic --frames 6 --ref-frames 24
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import math
 
 import torch
 from tqdm.auto import tqdm
 
+from train.fields.mesh_distance import mesh_signed_distance
+from train.fields.prior import vertex_normals
 from train.model import load_stage1, render_frames
 from train.region_error import class_map
 from train.render.frames import load_frames
@@ -44,14 +53,15 @@ def true_canonical(flame, canonical_vertices: torch.Tensor, frames, i: int) -> t
     return pix, ip[:, :3], z
 
 
-def offsets(model, flame, frames, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def offsets(model, flame, frames, i: int, render: dict | None = None):
     """Frame i's visible model pixels: flat ids (P,), x_t (P, 3), offset x_c - x_t (P, 3), pixels per
-    canonical unit (P,), opaque hit (P,)."""
+    canonical unit (P,), opaque hit (P,); and the whole render (`render_frames` with opaque hits)."""
     pix, xt, z = true_canonical(flame, model.canonical_vertices, frames, i)
-    r = render_frames(model, frames.K[i : i + 1], frames.c2w[i : i + 1], frames.expression[i : i + 1],
-                      frames.pose[i : i + 1], frames.width, frames.height, opaque_hits=True)
+    r = render if render is not None else render_frames(
+        model, frames.K[i : i + 1], frames.c2w[i : i + 1], frames.expression[i : i + 1], frames.pose[i : i + 1],
+        frames.width, frames.height, opaque_hits=True)
     xc, hit = r["x_c0"].reshape(-1, 3).cpu()[pix], r["hit0"].reshape(-1).cpu()[pix]
-    return pix, xt, xc - xt, float(frames.K[i][0, 0].abs()) / z, hit
+    return pix, xt, xc - xt, float(frames.K[i][0, 0].abs()) / z, hit, r
 
 
 def main() -> None:
@@ -60,6 +70,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=6, help="frames of each split to score, spread over the video")
     ap.add_argument("--ref-frames", type=int, default=24, help="training frames whose offsets make the reference")
     ap.add_argument("--res", type=int, default=64, help="lattice resolution of the reference offsets")
+    ap.add_argument("--deep", type=float, default=0.03, help="depth inside the canonical mesh counted as deep")
     args = ap.parse_args()
     if min(args.frames, args.ref_frames, args.res) < 1:
         ap.error("--frames, --ref-frames and --res must be >= 1")
@@ -81,7 +92,7 @@ def main() -> None:
     total = torch.zeros(args.res ** 3, 3)
     count = torch.zeros(args.res ** 3)
     for i in tqdm(ref, desc="reference offsets", leave=False):
-        _, xt, off, _, hit = offsets(model, flame, train, i)
+        _, xt, off, _, hit, _ = offsets(model, flame, train, i)
         v = voxel(xt[hit])
         total.index_add_(0, v, off[hit])
         count.index_add_(0, v, torch.ones(v.shape[0]))
@@ -89,12 +100,36 @@ def main() -> None:
     print(f"{args.workdir}: the opaque hit's canonical offset from the model's own surface; reference: "
           f"{len(ref)} training frames on a {args.res}^3 lattice; scored: {args.frames} frames a split")
     print("split  region     pixels   no-hit  no-ref   |offset| px mean   residual px mean  median   p90")
+    normals = vertex_normals(model.canonical_vertices, model.flame.faces.long())
+    cover_rows = []
     for split, frames, idx in (("train", train, scored_train), ("test", test, scored_test)):
         acc: dict[str, list] = {}
+        cover = {"err": 0.0, "spurious": 0.0, "missing": 0.0, "n": 0, "n_spurious": 0}
+        deep: dict[str, list[int]] = {}
         for i in tqdm(idx, desc=f"scoring {split}", leave=False):
-            pix, xt, off, px, hit = offsets(model, flame, frames, i)
+            pix, xt, off, px, hit, r = offsets(model, flame, frames, i)
             cls, names = class_map(flame, frames.K[i].cpu(), frames.c2w[i].cpu(), frames.expression[i].cpu(),
                                    frames.pose[i].cpu(), frames.height, frames.width, 2)
+            gt, mask = frames.target(i)
+            err = (r["rgb"][0].reshape(-1, 3) - gt.reshape(-1, 3).to(r["rgb"])).pow(2).mean(-1).cpu()
+            a, m = r["alpha"][0].reshape(-1).cpu(), mask.reshape(-1).float().cpu()
+            spurious, missing = (a > 0.5) & (m < 0.01), (a < 0.5) & (m > 0.99)
+            cover["err"] += float(err.sum())
+            cover["spurious"] += float(err[spurious].sum())
+            cover["missing"] += float(err[missing].sum())
+            cover["n"] += err.numel()
+            cover["n_spurious"] += int(spurious.sum())
+            hit_all = r["hit0"].reshape(-1).to(model.canonical_vertices.device)
+            sd = torch.full(hit_all.shape, float("nan"))
+            sd[hit_all.cpu()] = mesh_signed_distance(r["x_c0"].reshape(-1, 3)[hit_all], model.canonical_vertices,
+                                                     model.flame.faces, normals).cpu()
+            flat = cls.reshape(-1)
+            for k, name in enumerate(names):
+                h = (flat == k) & hit_all.cpu()
+                if h.any():
+                    d = deep.setdefault(name, [0, 0])
+                    d[0] += int(h.sum())
+                    d[1] += int((sd[h] < -args.deep).sum())
             v = voxel(xt)
             seen = count[v] > 0
             res = (off - mean[v]).norm(dim=-1) * px
@@ -115,6 +150,14 @@ def main() -> None:
                 continue
             print(f"{split:6s} {name:9s} {n:7d}   {nh / max(n, 1):.3f}   {ns / max(n, 1):.3f}        {float(raw.mean()):7.3f}"
                   f"            {float(r.mean()):7.3f}  {float(r.median()):7.3f}  {float(torch.quantile(r, 0.9)):7.3f}")
+        cover_rows.append((split, cover, deep))
+    print(f"coverage: share of the error on spurious (model alpha > 0.5, GT mask < 0.01) / missing (the reverse) pixels; "
+          f"opaque hits deeper than {args.deep} inside the canonical mesh, per region")
+    for split, c, deep in cover_rows:
+        psnr = -10.0 * math.log10(max(c["err"] / max(c["n"], 1), 1e-12))
+        print(f"{split:6s} PSNR {psnr:6.2f}  spurious {c['n_spurious'] / max(c['n'], 1) * 100:.3f}% px, "
+              f"{c['spurious'] / max(c['err'], 1e-12) * 100:.1f}% of the error; missing {c['missing'] / max(c['err'], 1e-12) * 100:.1f}%")
+        print(f"{split:6s} deep hits: " + ", ".join(f"{k} {v[1] / v[0]:.3f}" for k, v in deep.items()))
 
 
 if __name__ == "__main__":

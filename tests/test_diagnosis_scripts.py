@@ -201,3 +201,12 @@ def test_correspondence_check_reports_the_canonical_offsets_per_region(tmp_path)
     # lands on the true canonical point within a pixel
     scalp = [m for m in rows if m[1] == "scalp"]
     assert all(float(m[5]) < 1.0 for m in scalp), r.stdout
+    cover = re.findall(r"^(train|test)\s+PSNR\s+([\d.]+)\s+spurious ([\d.]+)% px, ([\d.]+)% of the error; missing ([\d.]+)%$",
+                       r.stdout, re.M)
+    assert [c[0] for c in cover] == ["train", "test"], r.stdout
+    assert all(float(c[3]) + float(c[4]) <= 100.0 + 1e-6 for c in cover)
+    deep = dict(re.findall(r"^(train|test)\s+deep hits: (.*)$", r.stdout, re.M))
+    assert set(deep) == {"train", "test"}
+    shares = {k: float(v) for k, v in re.findall(r"(\w+) (\d\.\d{3})", deep["train"])}
+    assert "scalp" in shares and all(0.0 <= v <= 1.0 for v in shares.values()), deep
+    assert shares["scalp"] < 0.05  # the scalp's hits lie on the mesh (its opaque level starts there)
