@@ -92,3 +92,40 @@ def mesh_signed_distance(x: Tensor, verts: Tensor, faces: Tensor, normals: Tenso
         side = _dot(p - qj, n)
         out.append(torch.where(side >= 0, 1.0, -1.0) * d2[rows, j].sqrt())
     return torch.cat(out) if out else x.new_zeros(0)
+
+
+def largest_component(faces: Tensor, n_vertices: int) -> Tensor:
+    """The faces (F', 3) of the mesh's largest connected component (by vertices): a head model's outer
+    shell without the eyeballs and teeth, whose own insides would read as outside it."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    f = faces.long().cpu().numpy()
+    i, j = f.reshape(-1), np.roll(f, 1, axis=1).reshape(-1)
+    _, label = connected_components(coo_matrix((np.ones(i.size), (i, j)), shape=(n_vertices, n_vertices)), directed=False)
+    big = np.bincount(label).argmax()
+    return faces[torch.as_tensor(label[f[:, 0]] == big, device=faces.device)]
+
+
+@torch.no_grad()
+def signed_distance_volume(verts: Tensor, faces: Tensor, lo: Tensor, hi: Tensor, res: int, band: float) -> Tensor:
+    """(1, 1, res, res, res) signed distance to the mesh's largest connected component (its outer
+    shell, `largest_component`) on the lattice over [lo, hi] (positive outside): `mesh_signed_distance`
+    where the nearest-vertex pseudo distance is within `band` (plus the longest edge, its error bound)
+    of zero, the pseudo distance elsewhere."""
+    from train.fields.grid import lattice_points
+    from train.fields.prior import signed_distance, vertex_normals
+
+    faces = largest_component(faces, verts.shape[0]).long()
+    used = torch.unique(faces)
+    remap = torch.full((verts.shape[0],), -1, dtype=torch.long, device=faces.device)
+    remap[used] = torch.arange(used.numel(), device=faces.device)
+    verts, faces = verts[used].float(), remap[faces]
+    normals = vertex_normals(verts, faces)
+    pts = lattice_points(lo, hi, res).reshape(-1, 3)
+    d = signed_distance(pts, verts, normals)
+    edge = float((verts[faces] - verts[faces.roll(1, 1)]).norm(dim=-1).max())
+    near = d.abs() < band + edge
+    d[near] = mesh_signed_distance(pts[near], verts, faces, normals)
+    return d.reshape(1, 1, res, res, res)
