@@ -32,10 +32,9 @@ from torch import Tensor, nn
 
 from train.fields import (DeformField, ManifoldField, RadianceField, area_samples, attribute_volume, box_dims, box_lattice,
                           canonical_cube, lattice_points, signed_distance, vertex_attributes, vertex_normals)
-from train.fields.mesh_distance import signed_distance_volume
 from train.fields.normal_blend import NormalBlendField, vertex_normal_basis
 from train.render.renderer import render_rays
-from train.render.warp import FrameState, InsideLimit, blend, inv3, matvec, vertex_init_state
+from train.render.warp import FrameState, blend, inv3, matvec, vertex_init_state
 from train.frame_inputs import FrameInputs
 from train.shading import FrameMLP, ShadingSpec, frame_condition
 
@@ -152,10 +151,6 @@ class AvatarModel(nn.Module):
             elif mc.manifold_pin != "none":  # weight 0 until the trainer's sweep or the checkpoint fills it
                 pin = torch.zeros(2, *(mc.manifold_pin_res,) * 3, device=dev)
 
-        inside = None  # not saved: rebuilt from the morphable model
-        if mc.max_inside > 0:
-            inside = signed_distance_volume(verts, flame.faces, lo, hi, mc.max_inside_res, 2.0 * mc.max_inside)
-        self.register_buffer("inside_volume", inside, persistent=False)
         self.n_bones = weights.shape[1]
         self.manifold_field = ManifoldField(lo, hi, base, mc.manifold_grid_res, mc.grid_channels, mc.mlp_hidden, pin)
         self.deform_field = DeformField(lo, hi, prior, n_exp, self.n_bones, mc.deform_residual_res,
@@ -236,8 +231,6 @@ class AvatarModel(nn.Module):
         if self.normal_field is not None:
             with torch.no_grad():
                 fs.normal_volumes, fs.normal_detail_volumes = self.normal_field.frame_volumes(d_expr, d_pf)
-        if self.inside_volume is not None:
-            fs.inside = InsideLimit(self.inside_volume, self.bbox_lo, self.bbox_hi, self.cfg.model.max_inside)
         if self.cfg.model.inverse_init == "vertex":
             with torch.no_grad():
                 sub = self.init_vertex_ids

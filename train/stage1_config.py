@@ -136,16 +136,6 @@ class ModelConfig:
     """Regula-falsi refinements of each level crossing."""
     converge_tol: float = 1e-3
     """Inverse-deformation residual (world units) under which a point counts as valid."""
-    max_inside: float = 0.0
-    """0: off. > 0: an inverse-deformation root deeper than this (world units) inside the canonical
-    morphable model's mesh counts as not converged (skipped by the level crossings). Rays past an
-    open jaw or lips at expressions beyond training otherwise reach roots deep in the canonical head,
-    where s lies below every level: surfaces in empty space (dev CPU, the demo checkpoint: 11.5% of
-    the test video's error on such pixels; `scripts/correspondence_check.py`). The bake never has
-    them (its meshes are the canonical level sets), so this also brings stage 1 closer to the bake.
-    Real data: FLAME is only a fit, keep it well above its error (~0.01 m)."""
-    max_inside_res: int = 64
-    """Lattice resolution of the canonical signed-distance volume `max_inside` reads."""
     fd_eps: float = 0.005
     """Finite-difference step (world units) for manifold normals and the eikonal term."""
     normal_blendshapes: bool = False
@@ -184,10 +174,6 @@ class ModelConfig:
             raise ValueError(f"model.inverse_init must be vertex or bones; got {self.inverse_init!r}")
         if self.radiance_thickness < 0:
             raise ValueError(f"model.radiance_thickness must be >= 0; got {self.radiance_thickness}")
-        if self.max_inside < 0:
-            raise ValueError(f"model.max_inside must be >= 0 (0 = off); got {self.max_inside}")
-        if self.max_inside_res < 2:
-            raise ValueError(f"model.max_inside_res must be >= 2; got {self.max_inside_res}")
         if self.refine_samples < 0:
             raise ValueError(f"model.refine_samples must be >= 0; got {self.refine_samples}")
         if self.ray_samples < 2:

@@ -791,35 +791,3 @@ def test_normal_blendshapes_turn_the_shading_normal_towards_the_deformed_mesh():
     # off by default: no normal field, and the frame state carries no normal volumes
     plain = AvatarModel(load_config("configs/tiny.yaml"), flame, torch.zeros(cfg.data.n_exp), init_fields=False)
     assert plain.normal_field is None and plain.frame_state(e, p)[0].normal_volumes is None
-
-
-def test_max_inside_rejects_inverse_roots_deep_in_the_canonical_head():
-    """`model.max_inside`: roots deeper inside the canonical model's mesh than the margin count as
-    not converged; roots on or near the surface stay valid, and off it leaves every root alone."""
-    from train.model import AvatarModel, build_flame
-    from train.render.warp import forward_warp, invert
-
-    torch.manual_seed(0)
-    cfg = load_config("configs/tiny.yaml", ["model.max_inside=0.05", "model.max_inside_res=48"])
-    flame = build_flame(cfg, "cpu")
-    m = AvatarModel(cfg, flame, torch.zeros(cfg.data.n_exp))
-    v = m.canonical_vertices
-    centre = (v.amin(0) + v.amax(0)) / 2
-    deep = centre + 0.3 * (v[::11] - centre)  # well inside the head
-    near = v[::11] + 0.01 * torch.randn(v[::11].shape)  # about the surface
-    e, p = _frame(m)
-    fs, _, _ = m.frame_state(e, p)
-    assert fs.inside is not None
-    x_c = torch.cat([deep, near])[None]
-    with torch.no_grad():
-        x_d, _, _, _ = forward_warp(m.deform_field, x_c, fs)
-        back, valid, s = invert(m.deform_field, m.manifold_field, x_d, fs, 6, 1e-4)
-        fs.inside = None  # the same roots without the limit
-        _, valid_off, _ = invert(m.deform_field, m.manifold_field, x_d, fs, 6, 1e-4)
-    n = deep.shape[0]
-    assert valid_off[0, :n].float().mean() > 0.9  # the warp inverts the deep points fine...
-    assert valid[0, :n].float().mean() < 0.05  # ...but the limit rejects them
-    assert (s[0, :n][~valid[0, :n]] == 1000.0).all()
-    assert valid[0, n:].float().mean() > 0.9 * valid_off[0, n:].float().mean()
-    with pytest.raises(ValueError, match="max_inside"):
-        load_config("configs/tiny.yaml", ["model.max_inside=-0.1"])

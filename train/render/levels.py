@@ -106,10 +106,7 @@ def find_level_hits(deform, manifold, o: Tensor, d: Tensor, t: Tensor, fs: Frame
         x0 = xf + frac[..., None] * (xb - xf)
         xdn = o[:, :, None] + tn[..., None] * d[:, :, None]
         xn, res = newton(deform, xdn.reshape(b, r * n_lv, 3), x0.reshape(b, r * n_lv, 3), fs, refine)
-        ok = res < tol
-        if fs.inside is not None:
-            ok = ok & fs.inside.accepts(xn)
-        xn, ok = xn.reshape(b, r, n_lv, 3), ok.reshape(b, r, n_lv)
+        xn, ok = xn.reshape(b, r, n_lv, 3), (res < tol).reshape(b, r, n_lv)
         if k == secant_steps:
             break
         sn = manifold(xn)

@@ -56,25 +56,6 @@ class FrameState:
     detail_volumes: Tensor | None = None  # (B, 3 + Jb, D, H, W) from DeformField.frame_detail_volumes
     normal_volumes: Tensor | None = None  # (B, 3, R, R, R) from NormalBlendField.frame_volumes (normal blendshapes)
     normal_detail_volumes: Tensor | None = None  # (B, 3, D, H, W) the same over the detail box
-    inside: "InsideLimit | None" = None  # roots deeper inside the canonical mesh count as not converged
-
-
-@dataclass
-class InsideLimit:
-    """The canonical morphable model's signed distance on a lattice (`model.max_inside`)."""
-
-    volume: Tensor  # (1, 1, R, R, R), positive outside
-    lo: Tensor  # (3,) the lattice's cube
-    hi: Tensor
-    margin: float  # roots with signed distance < -margin are rejected
-
-    def accepts(self, x_c: Tensor) -> Tensor:
-        """x_c (B, M, 3) -> (B, M) bool: not deeper than `margin` inside the mesh."""
-        from train.fields.grid import sample_volume, to_grid_coords
-
-        b, m, _ = x_c.shape
-        sd = sample_volume(self.volume, to_grid_coords(x_c.reshape(1, b * m, 3), self.lo, self.hi))
-        return sd.reshape(b, m) >= -self.margin
 
 
 def vertex_init_state(verts_d: Tensor, verts_c: Tensor, weights: Tensor, transforms: Tensor,
@@ -172,8 +153,6 @@ def invert(deform, manifold, x_d: Tensor, fs: FrameState, steps: int, tol: float
     if fs.verts_d is not None:
         xs, res = newton(deform, x_d, nearest_init(x_d, fs), fs, steps)
         ok = res < tol
-        if fs.inside is not None:
-            ok = ok & fs.inside.accepts(xs)
         s = manifold(xs)
         return xs, ok, torch.where(ok, s, torch.full_like(s, 1000.0))
     cand = rigid_candidates(x_d, fs)  # (B, C, M, 3)
@@ -182,8 +161,6 @@ def invert(deform, manifold, x_d: Tensor, fs: FrameState, steps: int, tol: float
     xs, res = xs.reshape(b, c, m, 3), res.reshape(b, c, m)
     s = manifold(xs)
     ok = res < tol
-    if fs.inside is not None:
-        ok = ok & fs.inside.accepts(xs.reshape(b, c * m, 3)).reshape(b, c, m)
     s = torch.where(ok, s, torch.full_like(s, 1000.0))
     s_best, j = s.min(dim=1)
     x_best = torch.gather(xs, 1, j[:, None, :, None].expand(b, 1, m, 3))[:, 0]
