@@ -17,8 +17,9 @@ opaque hit.
 A second table per split: the share of the scored frames' squared error on pixels the model covers
 where the ground truth has nothing (alpha > 0.5, mask < 0.01: `spurious`) and the reverse
 (`missing`), and per region the share of opaque hits whose canonical point lies deeper than
-`--deep` (world units) inside the canonical model mesh (a root of the inverse warp far from any
-surface the model has; `outside` = pixels beyond the model's silhouette).
+`--deep` (world units) inside the canonical model's outer shell (its largest connected component:
+without eyeballs and teeth, whose own insides would read as outside; a root of the inverse warp far
+from any surface the model has; `outside` = pixels beyond the model's silhouette).
 
     python scripts/correspondence_check.py --workdir runs/synthetic --frames 6 --ref-frames 24
 """
@@ -51,6 +52,23 @@ def true_canonical(flame, canonical_vertices: torch.Tensor, frames, i: int) -> t
                                  (frames.height, frames.width))
     z = -(ip[:, 3:6] @ w2c[2, :3] + w2c[2, 3])
     return pix, ip[:, :3], z
+
+
+def outer_shell(verts: torch.Tensor, faces: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mesh's largest connected component (by vertices) as its own (verts, faces)."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    f = faces.long().cpu().numpy()
+    n = verts.shape[0]
+    i, j = f.reshape(-1), np.roll(f, 1, axis=1).reshape(-1)
+    _, label = connected_components(coo_matrix((np.ones(i.size), (i, j)), shape=(n, n)), directed=False)
+    keep = f[label[f[:, 0]] == np.bincount(label).argmax()]
+    used = np.unique(keep)
+    remap = np.full(n, -1)
+    remap[used] = np.arange(used.size)
+    return verts[torch.as_tensor(used, device=verts.device)], torch.as_tensor(remap[keep], device=verts.device)
 
 
 def offsets(model, flame, frames, i: int, render: dict | None = None):
@@ -100,7 +118,8 @@ def main() -> None:
     print(f"{args.workdir}: the opaque hit's canonical offset from the model's own surface; reference: "
           f"{len(ref)} training frames on a {args.res}^3 lattice; scored: {args.frames} frames a split")
     print("split  region     pixels   no-hit  no-ref   |offset| px mean   residual px mean  median   p90")
-    normals = vertex_normals(model.canonical_vertices, model.flame.faces.long())
+    shell_v, shell_f = outer_shell(model.canonical_vertices, model.flame.faces)
+    shell_n = vertex_normals(shell_v, shell_f)
     cover_rows = []
     for split, frames, idx in (("train", train, scored_train), ("test", test, scored_test)):
         acc: dict[str, list] = {}
@@ -121,8 +140,7 @@ def main() -> None:
             cover["n_spurious"] += int(spurious.sum())
             hit_all = r["hit0"].reshape(-1).to(model.canonical_vertices.device)
             sd = torch.full(hit_all.shape, float("nan"))
-            sd[hit_all.cpu()] = mesh_signed_distance(r["x_c0"].reshape(-1, 3)[hit_all], model.canonical_vertices,
-                                                     model.flame.faces, normals).cpu()
+            sd[hit_all.cpu()] = mesh_signed_distance(r["x_c0"].reshape(-1, 3)[hit_all], shell_v, shell_f, shell_n).cpu()
             flat = cls.reshape(-1)
             for k, name in enumerate(names):
                 h = (flat == k) & hit_all.cpu()
@@ -152,7 +170,7 @@ def main() -> None:
                   f"            {float(r.mean()):7.3f}  {float(r.median()):7.3f}  {float(torch.quantile(r, 0.9)):7.3f}")
         cover_rows.append((split, cover, deep))
     print(f"coverage: share of the error on spurious (model alpha > 0.5, GT mask < 0.01) / missing (the reverse) pixels; "
-          f"opaque hits deeper than {args.deep} inside the canonical mesh, per region")
+          f"opaque hits deeper than {args.deep} inside the canonical outer shell, per region")
     for split, c, deep in cover_rows:
         psnr = -10.0 * math.log10(max(c["err"] / max(c["n"], 1), 1e-12))
         print(f"{split:6s} PSNR {psnr:6.2f}  spurious {c['n_spurious'] / max(c['n'], 1) * 100:.3f}% px, "

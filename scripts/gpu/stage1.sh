@@ -13,7 +13,9 @@
 # EVAL_FRAMES (test frames to evaluate, default all), DIAG=1 (eval also runs the generalisation
 # diagnosis: the train split and the test split with --shading-condition train-range / train-mean),
 # REGIONS=<variants> (eval also runs `train.region_error` on 10 test and 10 train frames with those
-# variants, e.g. REGIONS=full,mean-bases; tables to $OUT/regions.txt, JSON and heat maps beside).
+# variants, e.g. REGIONS=full,mean-bases; tables to $OUT/regions.txt, JSON and heat maps beside),
+# CORR=1 (eval also runs scripts/correspondence_check.py: texture registration, spurious / missing
+# cover and deep opaque hits per region, 4 frames a split, 12 reference frames; to $OUT/corr.txt).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CONFIG=${1:-configs/synthetic.yaml}
@@ -69,6 +71,9 @@ for phase in $PHASES; do
           $PY -m train.region_error -c "$CONFIG" --set "workdir=$WORKDIR" "${USER_SETS[@]}" --split $sp --quiet --variants "$REGIONS" 2>&1 | tee -a "$OUT/regions.txt"
           cp "$WORKDIR/eval/region_error_$sp.json" "$WORKDIR/eval/region_error_$sp.png" "$OUT/" 2>/dev/null || true
         done
+      fi
+      if [ "${CORR:-0}" = 1 ]; then
+        $PY scripts/correspondence_check.py --workdir "$WORKDIR" --frames 4 --ref-frames 12 2>/dev/null | tee "$OUT/corr.txt"
       fi
       cp "$WORKDIR/eval/stage1_test/metrics.json" "$OUT/eval_metrics.json"
       mkdir -p "$OUT/side_by_side"
