@@ -71,13 +71,12 @@ def outer_shell(verts: torch.Tensor, faces: torch.Tensor) -> tuple[torch.Tensor,
     return verts[torch.as_tensor(used, device=verts.device)], torch.as_tensor(remap[keep], device=verts.device)
 
 
-def offsets(model, flame, frames, i: int, render: dict | None = None):
+def offsets(model, flame, frames, i: int):
     """Frame i's visible model pixels: flat ids (P,), x_t (P, 3), offset x_c - x_t (P, 3), pixels per
     canonical unit (P,), opaque hit (P,); and the whole render (`render_frames` with opaque hits)."""
     pix, xt, z = true_canonical(flame, model.canonical_vertices, frames, i)
-    r = render if render is not None else render_frames(
-        model, frames.K[i : i + 1], frames.c2w[i : i + 1], frames.expression[i : i + 1], frames.pose[i : i + 1],
-        frames.width, frames.height, opaque_hits=True)
+    r = render_frames(model, frames.K[i : i + 1], frames.c2w[i : i + 1], frames.expression[i : i + 1],
+                      frames.pose[i : i + 1], frames.width, frames.height, opaque_hits=True)
     xc, hit = r["x_c0"].reshape(-1, 3).cpu()[pix], r["hit0"].reshape(-1).cpu()[pix]
     return pix, xt, xc - xt, float(frames.K[i][0, 0].abs()) / z, hit, r
 
