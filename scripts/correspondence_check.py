@@ -87,7 +87,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=6, help="frames of each split to score, spread over the video")
     ap.add_argument("--ref-frames", type=int, default=24, help="training frames whose offsets make the reference")
     ap.add_argument("--res", type=int, default=64, help="lattice resolution of the reference offsets")
-    ap.add_argument("--deep", type=float, default=0.03, help="depth inside the canonical mesh counted as deep")
+    ap.add_argument("--deep", type=float, default=0.03, help="depth (world units) inside the canonical outer shell counted as deep")
     args = ap.parse_args()
     if min(args.frames, args.ref_frames, args.res) < 1:
         ap.error("--frames, --ref-frames and --res must be >= 1")
@@ -130,8 +130,8 @@ def main() -> None:
                                    frames.pose[i].cpu(), frames.height, frames.width, 2)
             gt, mask = frames.target(i)
             err = (r["rgb"][0].reshape(-1, 3) - gt.reshape(-1, 3).to(r["rgb"])).pow(2).mean(-1).cpu()
-            a, m = r["alpha"][0].reshape(-1).cpu(), mask.reshape(-1).float().cpu()
-            spurious, missing = (a > 0.5) & (m < 0.01), (a < 0.5) & (m > 0.99)
+            alpha, m = r["alpha"][0].reshape(-1).cpu(), mask.reshape(-1).float().cpu()
+            spurious, missing = (alpha > 0.5) & (m < 0.01), (alpha < 0.5) & (m > 0.99)
             cover["err"] += float(err.sum())
             cover["spurious"] += float(err[spurious].sum())
             cover["missing"] += float(err[missing].sum())
@@ -150,23 +150,23 @@ def main() -> None:
             v = voxel(xt)
             seen = count[v] > 0
             res = (off - mean[v]).norm(dim=-1) * px
-            c = cls.reshape(-1)[pix]
+            c = flat[pix]
             for name in REGIONS:
                 if name not in names:
                     continue
                 sel = c == names.index(name)
-                a = acc.setdefault(name, [0, 0, 0, [], []])
-                a[0] += int(sel.sum())
-                a[1] += int((sel & ~hit).sum())
-                a[2] += int((sel & hit & ~seen).sum())
-                a[3].append(off[sel & hit].norm(dim=-1) * px[sel & hit])
-                a[4].append(res[sel & hit & seen])
-        for name, (n, nh, ns, raw, r) in acc.items():
-            raw, r = torch.cat(raw).double(), torch.cat(r).double()
-            if r.numel() == 0:
+                row = acc.setdefault(name, [0, 0, 0, [], []])
+                row[0] += int(sel.sum())
+                row[1] += int((sel & ~hit).sum())
+                row[2] += int((sel & hit & ~seen).sum())
+                row[3].append(off[sel & hit].norm(dim=-1) * px[sel & hit])
+                row[4].append(res[sel & hit & seen])
+        for name, (n, nh, ns, raw, resid) in acc.items():
+            raw, resid = torch.cat(raw).double(), torch.cat(resid).double()
+            if resid.numel() == 0:
                 continue
             print(f"{split:6s} {name:9s} {n:7d}   {nh / max(n, 1):.3f}   {ns / max(n, 1):.3f}        {float(raw.mean()):7.3f}"
-                  f"            {float(r.mean()):7.3f}  {float(r.median()):7.3f}  {float(torch.quantile(r, 0.9)):7.3f}")
+                  f"            {float(resid.mean()):7.3f}  {float(resid.median()):7.3f}  {float(torch.quantile(resid, 0.9)):7.3f}")
         cover_rows.append((split, cover, deep))
     print(f"coverage: share of the error on spurious (model alpha > 0.5, GT mask < 0.01) / missing (the reverse) pixels; "
           f"opaque hits deeper than {args.deep} inside the canonical outer shell, per region")
