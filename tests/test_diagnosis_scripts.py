@@ -16,6 +16,14 @@ def _run(args: list[str], timeout: int = 900) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout)
 
 
+def _tiny_checkpoint(workdir) -> None:
+    """The tiny synthetic subject and a 2-step stage-1 run in `workdir`: a checkpoint to diagnose."""
+    assert _run(["-m", "train.synth", "-c", TINY]).returncode == 0
+    r = _run(["-m", "train", "-c", TINY, "--set", f"workdir={workdir}", "--set", "train.iterations=2",
+              "--set", "train.preview_every=1000"])
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
 def test_aliasing_ceiling_scores_a_finer_render_against_the_ground_truth():
     r = _run(["scripts/aliasing_ceiling.py", "-c", TINY, "--split", "train", "--frames", "2", "--supersample", "1,4"])
     assert r.returncode == 0, r.stderr[-2000:]
@@ -27,10 +35,7 @@ def test_aliasing_ceiling_scores_a_finer_render_against_the_ground_truth():
 
 
 def test_hair_layer_check_reports_every_shell_and_the_normal_profile(tmp_path):
-    assert _run(["-m", "train.synth", "-c", TINY]).returncode == 0
-    r = _run(["-m", "train", "-c", TINY, "--set", f"workdir={tmp_path}", "--set", "train.iterations=2",
-              "--set", "train.preview_every=1000"])
-    assert r.returncode == 0, r.stderr[-2000:]
+    _tiny_checkpoint(tmp_path)
     r = _run(["scripts/hair_layer_check.py", "--workdir", str(tmp_path), "--points", "500"])
     assert r.returncode == 0, r.stderr[-2000:]
     shell_part, level_part = r.stdout.split("\nlevel  s ")
@@ -66,10 +71,7 @@ def test_hair_cover_check_counts_the_covered_pixels_per_bin():
 
 
 def test_level_pull_check_reports_each_term_per_offset(tmp_path):
-    assert _run(["-m", "train.synth", "-c", TINY]).returncode == 0
-    r = _run(["-m", "train", "-c", TINY, "--set", f"workdir={tmp_path}", "--set", "train.iterations=2",
-              "--set", "train.preview_every=1000"])
-    assert r.returncode == 0, r.stderr[-2000:]
+    _tiny_checkpoint(tmp_path)
     r = _run(["scripts/level_pull_check.py", "--workdir", str(tmp_path), "--batches", "1", "--offsets", "0", "0.05"])
     assert r.returncode == 0, r.stderr[-2000:]
     for group in ("local", "global"):
@@ -81,10 +83,7 @@ def test_level_pull_check_reports_each_term_per_offset(tmp_path):
 
 
 def test_region_level_check_reports_each_region_against_the_opaque_level(tmp_path):
-    assert _run(["-m", "train.synth", "-c", TINY]).returncode == 0
-    r = _run(["-m", "train", "-c", TINY, "--set", f"workdir={tmp_path}", "--set", "train.iterations=2",
-              "--set", "train.preview_every=1000"])
-    assert r.returncode == 0, r.stderr[-2000:]
+    _tiny_checkpoint(tmp_path)
     r = _run(["scripts/region_level_check.py", "--workdir", str(tmp_path)])
     assert r.returncode == 0, r.stderr[-2000:]
     everything, front = r.stdout.split("front-facing (normal z > 0.6)")
@@ -148,10 +147,7 @@ def test_hair_depth_sweep_poses_candidates_on_the_shells_and_reports_the_profile
 
 
 def test_shading_gap_check_reports_signed_error_and_visibility_bins(tmp_path):
-    assert _run(["-m", "train.synth", "-c", TINY]).returncode == 0
-    r = _run(["-m", "train", "-c", TINY, "--set", f"workdir={tmp_path}", "--set", "train.iterations=2",
-              "--set", "train.preview_every=1000"])
-    assert r.returncode == 0, r.stderr[-2000:]
+    _tiny_checkpoint(tmp_path)
     r = _run(["scripts/shading_gap_check.py", "--workdir", str(tmp_path), "--frames", "1", "--visibility-frames", "2",
               "--res", "16", "--specular"])
     assert r.returncode == 0, r.stderr[-2000:]
@@ -184,10 +180,7 @@ def test_normal_model_check_scores_each_normal_model_against_the_true_render():
 
 
 def test_correspondence_check_reports_the_canonical_offsets_per_region(tmp_path):
-    assert _run(["-m", "train.synth", "-c", TINY]).returncode == 0
-    r = _run(["-m", "train", "-c", TINY, "--set", f"workdir={tmp_path}", "--set", "train.iterations=2",
-              "--set", "train.preview_every=1000"])
-    assert r.returncode == 0, r.stderr[-2000:]
+    _tiny_checkpoint(tmp_path)
     r = _run(["scripts/correspondence_check.py", "--workdir", str(tmp_path), "--frames", "2", "--ref-frames", "3",
               "--res", "16"])
     assert r.returncode == 0, r.stderr[-2000:]
