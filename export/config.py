@@ -31,6 +31,12 @@ class ExportConfig:
     morph_drop: float = 2e-3
     """Pose-corrective targets whose largest delta over all layers is below this (model units)
     are left out with their animation weights (0 keeps all)."""
+    normal_epsilon: float = 1e-3
+    """With normal blendshapes (stage 1's `model.normal_blendshapes`): normal deltas of a vertex
+    smaller than this (unit-normal units, ~0.06 deg) are stored as zero."""
+    normal_drop: float = 2e-2
+    """With normal blendshapes, a pose-corrective target is kept when its largest normal delta
+    reaches this even if its position deltas are below `morph_drop` (0 keeps all)."""
     morph_tolerance: float = 1e-4
     """Largest vertex error (model units) each int8 morph target may add in the bundle's
     animations: a target whose animation weights stay small gets a coarser step (a larger
@@ -69,6 +75,10 @@ class ExportConfig:
             raise ValueError(f"export.budget_morph_tolerance must be >= 0; got {self.budget_morph_tolerance}")
         if self.morph_tolerance < 0:
             raise ValueError(f"export.morph_tolerance must be >= 0; got {self.morph_tolerance}")
+        if self.normal_epsilon < 0:
+            raise ValueError(f"export.normal_epsilon must be >= 0; got {self.normal_epsilon}")
+        if self.normal_drop < 0:
+            raise ValueError(f"export.normal_drop must be >= 0; got {self.normal_drop}")
         if self.morph_epsilon < 0:
             raise ValueError(f"export.morph_epsilon must be >= 0; got {self.morph_epsilon}")
         if self.base_colour_size < 0:

@@ -160,11 +160,21 @@ def read_bundle(path: str | os.PathLike) -> Artifact:
         pose = np.zeros((v.shape[0], 36, 3), np.float32)
         for k, p in enumerate(ns.pose_targets):
             pose[:, p] = tg[E + k]
+        normal_blend = {}
+        with_n = ["NORMAL" in t for t in prim["targets"]]
+        if any(with_n):
+            if not all(with_n):
+                raise ArtifactError(f"{where}: {w}: only some morph targets carry NORMAL deltas")
+            tn = [acc(t["NORMAL"], f"{w}.targets[{k}].NORMAL") * scale[k] for k, t in enumerate(prim["targets"])]
+            normal_blend["normal_expr"] = np.stack([tn[e] for e in range(E)], axis=1).astype(np.float32)
+            normal_blend["normal_pose"] = np.zeros((v.shape[0], 36, 3), np.float32)
+            for k, p in enumerate(ns.pose_targets):
+                normal_blend["normal_pose"][:, p] = tn[E + k]
         pos_tex, rad = textures.atlas_arrays(L.position_features, L.radiance, f"{where}: {w}")
         layers.append(Layer(L.name, L.level, L.opaque, {
             "vertices": v, "faces": faces, "uvs": uv, "normals": n, "expr_basis": expr, "pose_basis": pose,
             "skin_weights": (dense_w / dense_w.sum(1, keepdims=True)).astype(np.float32),
-            "pos_texture": pos_tex, "radiance": rad,
+            "pos_texture": pos_tex, "radiance": rad, **normal_blend,
         }))
     cam = ns.camera
     c2w = _node_matrix(doc["nodes"][cam["node"]])

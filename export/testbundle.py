@@ -1,6 +1,7 @@
 """A small but realistic synthetic baked avatar, built in code, and its bundle.
 
     python -m export.testbundle -o out.glb [--seed 0] [--preset small|default|realistic] [--artifact-out DIR]
+                                   [--normal-blendshapes]
 
 Layers are nested ellipsoids (lat-long UVs, split at the seam), with smooth random position
 features and radiance bases, localised expression bases and pose correctives, FLAME-like skin
@@ -180,8 +181,11 @@ def skin_weights(v: np.ndarray) -> np.ndarray:
     return (w / w.sum(1, keepdims=True)).astype(np.float32)
 
 
-def make_artifact(seed: int = 0, preset: str = "small") -> Artifact:
-    """The synthetic artifact (validated)."""
+def make_artifact(seed: int = 0, preset: str = "small", normal_blendshapes: bool = False) -> Artifact:
+    """The synthetic artifact (validated). With `normal_blendshapes` every layer also carries
+    first-order normal deltas (`normal_expr`, `normal_pose`: 30 n x delta: each target turns
+    the normal about its own displacement, up to ~0.5 per unit weight), as stage 1's
+    `model.normal_blendshapes` bakes them."""
     import torch
 
     from train.shading import FrameMLP, ShadingSpec
@@ -259,6 +263,11 @@ def make_artifact(seed: int = 0, preset: str = "small") -> Artifact:
         "camera": {"K": K, "w2c": w2c.tolist(), "width": W, "height": H},
         "source": {"generator": "export.testbundle", "seed": seed, "preset": preset},
     }
+    if normal_blendshapes:
+        for L in layers:
+            a = L.arrays
+            turn = lambda d: (30.0 * np.cross(a["normals"][:, None], d)).astype(np.float32)  # noqa: E731
+            a["normal_expr"], a["normal_pose"] = turn(a["expr_basis"]), turn(a["pose_basis"])
     art = Artifact(meta, layers, JOINTS.copy(), jeb, state, {"talk": {"expression": expression, "pose": pose}})
     validate(art, "testbundle")
     return art
@@ -270,12 +279,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     ap.add_argument("--preset", choices=sorted(PRESETS), default="small", help="sizes (default small)")
     ap.add_argument("--artifact-out", help="also save the artifact folder here")
+    ap.add_argument("--normal-blendshapes", action="store_true",
+                    help="layers also carry normal blendshapes (morph targets with NORMAL deltas)")
     ap.add_argument("--texture-format", choices=["png", "webp"], default=None, help="override export.texture_format")
     args = ap.parse_args(argv)
     from export.config import ExportConfig
     from export.writer import export_glb
 
-    art = make_artifact(args.seed, args.preset)
+    art = make_artifact(args.seed, args.preset, args.normal_blendshapes)
     if args.artifact_out:
         from export.artifact import save_artifact
 

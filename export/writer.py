@@ -96,6 +96,8 @@ class _Writer:
         self.ghost = bool(art.meta.get("ghostbone", len(art.meta["joint_names"]) == 6))
         self.parents5 = skinning.flame_parents(art.meta["parents"], self.ghost)
         self.report = SizeReport()
+        # first-order normal blendshapes (stage 1's model.normal_blendshapes) become the targets' NORMAL deltas
+        self.normals = bool(art.layers) and "normal_expr" in art.layers[0].arrays
         if cfg.quantize:
             self.b.use_extension(QUANT, required=True)
         if cfg.texture_format == "webp":
@@ -136,6 +138,8 @@ class _Writer:
         for k in ("vertices", "normals", "uvs", "faces", "skin_weights"):
             raw["geometry"] = raw.get("geometry", 0) + a[k].nbytes
         raw["morph_targets"] = raw.get("morph_targets", 0) + a["expr_basis"].nbytes + a["pose_basis"].nbytes
+        if self.normals:
+            raw["morph_targets"] += a["normal_expr"].nbytes + a["normal_pose"].nbytes
         raw["textures.position"] = raw.get("textures.position", 0) + a["pos_texture"].nbytes
         raw["textures.radiance"] = raw.get("textures.radiance", 0) + a["radiance"].nbytes
 
@@ -162,6 +166,10 @@ class _Writer:
         deltas = [a["expr_basis"][:, e] for e in range(art.n_exp)] + [a["pose_basis"][:, p] for p in self.pose_kept]
         names = [f"exp_{e:02d}" for e in range(art.n_exp)] + [f"pose_{p:02d}" for p in self.pose_kept]
         targets = [{"POSITION": self._target(d, t)} for t, d in enumerate(deltas)]
+        if self.normals:
+            nd = [a["normal_expr"][:, e] for e in range(art.n_exp)] + [a["normal_pose"][:, p] for p in self.pose_kept]
+            for t, d in enumerate(nd):
+                targets[t]["NORMAL"] = self._target(d, t, self.cfg.normal_epsilon)
 
         mat = self.material(i, L, theta0)
         prim = {"attributes": attrs, "indices": idx, "material": mat, "mode": 4, "targets": targets}
@@ -173,9 +181,20 @@ class _Writer:
                                                      cfg.position_quality, cfg.shared_alpha, cfg.alpha_quality)
         return mesh, node, hbns.ShadingLayer(L.name, float(L.level), bool(L.opaque), mesh, node, pos_atlas, rad_atlas)
 
-    def _zeroed(self, d: np.ndarray) -> np.ndarray:
+    def _zeroed(self, d: np.ndarray, eps: float) -> np.ndarray:
         d = np.asarray(d, np.float64)
-        return np.where(np.abs(d).max(axis=1, keepdims=True) < self.cfg.morph_epsilon, 0.0, d)
+        return np.where(np.abs(d).max(axis=1, keepdims=True) < eps, 0.0, d)
+
+    def _peaks(self, basis: str, eps: float) -> np.ndarray:
+        """(n_exp + 36,) largest |delta| per target over all layers, rows below `eps` as zero;
+        basis "expr_basis" (positions) or "normal_expr" (normal deltas, with "normal_pose")."""
+        pose = "pose_basis" if basis == "expr_basis" else "normal_pose"
+        peak = np.zeros(self.art.n_exp + 36)
+        for L in self.art.layers:
+            d = np.concatenate([L.arrays[basis], L.arrays[pose]], axis=1)  # (V, T, 3)
+            dz = np.where(np.abs(d).max(axis=2, keepdims=True) < eps, 0.0, np.abs(d))
+            peak = np.maximum(peak, dz.max(axis=(0, 2), initial=0.0))
+        return peak
 
     def morph_plan(self) -> None:
         """Which pose correctives to keep and the per-target scales (docs/bundle.md, Compactness).
@@ -187,15 +206,16 @@ class _Writer:
         reproduces delta_t * weight_t. scale_t = max(peak_t, 2 * top * morph_tolerance / wmax_t)
         with peak_t the largest |delta_t| over all layers, wmax_t the largest |weight_t| in the
         bundle's animations and top = 127 (int8) or 32767: a half integer step times wmax_t
-        stays within morph_tolerance, so rarely or weakly used targets get coarse steps."""
+        stays within morph_tolerance, so rarely or weakly used targets get coarse steps. With
+        normal blendshapes a target's NORMAL deltas share its scale: scale_t is at least their
+        peak too, and both are int16; a pose target is also kept for normal deltas >= normal_drop."""
         art, cfg = self.art, self.cfg
-        T = art.n_exp + 36
-        peak = np.zeros(T)
-        for L in art.layers:
-            d = np.concatenate([L.arrays["expr_basis"], L.arrays["pose_basis"]], axis=1)  # (V, T, 3)
-            dz = np.where(np.abs(d).max(axis=2, keepdims=True) < cfg.morph_epsilon, 0.0, np.abs(d))
-            peak = np.maximum(peak, dz.max(axis=(0, 2), initial=0.0))
-        self.pose_kept = [p for p in range(36) if cfg.morph_drop <= 0 or peak[art.n_exp + p] >= cfg.morph_drop]
+        peak = self._peaks("expr_basis", cfg.morph_epsilon)
+        keep = peak >= cfg.morph_drop
+        if self.normals:
+            npeak = self._peaks("normal_expr", cfg.normal_epsilon)
+            keep |= npeak >= cfg.normal_drop
+        self.pose_kept = [p for p in range(36) if cfg.morph_drop <= 0 or keep[art.n_exp + p]]
         self.dropped = {f"pose_{p:02d}": float(peak[art.n_exp + p]) for p in range(36) if p not in self.pose_kept}
         cols = list(range(art.n_exp)) + [art.n_exp + p for p in self.pose_kept]
         self.weight_cols = cols
@@ -205,11 +225,19 @@ class _Writer:
         sc = peak[cols]
         wmax = self.animation_weight_peaks()[cols]
         if cfg.morph_tolerance > 0:
-            top = 127.0 if cfg.morph_bits == 8 else 32767.0
+            top = 32767.0 if self.morph_bits == 16 else 127.0
             coarse = np.where(wmax > 0, 2.0 * top * cfg.morph_tolerance / np.maximum(wmax, 1e-30), 0.0)
             sc = np.maximum(sc, np.where(sc > 0, coarse, 0.0))
+        if self.normals:  # one scale per target (one weight drives both): the normal deltas must fit it too
+            sc = np.maximum(sc, npeak[cols])
         sc = sc.astype(np.float32).astype(np.float64)
         self.scales = np.where(sc > 0, sc, 1.0)
+
+    @property
+    def morph_bits(self) -> int:
+        """Bits of the quantised morph deltas: `export.morph_bits`, but 16 with normal blendshapes
+        (a target's normal deltas are up to ~30x its position deltas and share its scale)."""
+        return 16 if self.normals else self.cfg.morph_bits
 
     def animation_weight_peaks(self) -> np.ndarray:
         """(n_exp + 36,) largest |expression coefficient| and |pose feature| over all sequences."""
@@ -231,10 +259,10 @@ class _Writer:
         expr = expr[:, :n_exp]
         return expr, pose, np.concatenate([expr, skinning.pose_feature(pose)], axis=1)
 
-    def _target(self, d: np.ndarray, t: int) -> int:
-        d = self._zeroed(d)
+    def _target(self, d: np.ndarray, t: int, eps: float | None = None) -> int:
+        d = self._zeroed(d, self.cfg.morph_epsilon if eps is None else eps)
         if self.scales is not None:
-            dtype = np.int8 if self.cfg.morph_bits == 8 else np.int16
+            dtype = np.int8 if self.morph_bits == 8 else np.int16
             q = quantize_snorm(d / self.scales[t], dtype)
             return self.b.add_target_accessor(q, "morph_targets", normalized=True)
         return self.b.add_target_accessor(d.astype(np.float32), "morph_targets")
@@ -322,8 +350,12 @@ class _Writer:
         self.skeleton()
         self.morph_plan()
         if self.dropped:
+            also = f" (and normal deltas < export.normal_drop = {self.cfg.normal_drop:g})" if self.normals else ""
             self.report.notes.append(f"left out {len(self.dropped)} pose-corrective targets with max |delta| < "
-                                     f"export.morph_drop = {self.cfg.morph_drop:g}: largest {max(self.dropped.values()):.2e}")
+                                     f"export.morph_drop = {self.cfg.morph_drop:g}{also}: largest {max(self.dropped.values()):.2e}")
+        if self.normals and self.cfg.quantize and self.cfg.morph_bits == 8:
+            self.report.notes.append("morph targets stored as int16 (not export.morph_bits 8): the layers' normal "
+                                     "blendshapes share each target's scale with its position deltas")
         layers, mesh_nodes = [], []
         for i in range(len(art.layers)):
             _, node, sl = self.layer(i, theta0)
@@ -359,9 +391,10 @@ def export_glb(art: Artifact, path: str | os.PathLike, cfg: ExportConfig | None 
     validate(art)
     if not art.frame_mlp:
         raise ArtifactError("artifact: frame_mlp is empty (no shading network to export)")
-    if any("normal_expr" in layer.arrays for layer in art.layers):
-        raise ArtifactError("artifact: layers carry normal blendshapes (stage 1's model.normal_blendshapes); the .glb "
-                            "and the players do not play them back yet, so the export would shade with other normals")
+    with_normals = [i for i, layer in enumerate(art.layers) if "normal_expr" in layer.arrays]
+    if with_normals and len(with_normals) != len(art.layers):
+        raise ArtifactError(f"artifact: layers {with_normals} carry normal blendshapes (normal_expr, normal_pose) and the "
+                            "others do not: one primitive set of morph targets needs them in every layer or none")
     w = _Writer(art, cfg)
     glb = w.build(progress)
     budget = cfg.max_mb * 1e6

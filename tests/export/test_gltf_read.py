@@ -54,3 +54,52 @@ def test_render_read_back_matches_artifact(small_artifact, lossless_bundle, smal
           f"default (lossy WebP radiance) {[f'{s:.1f}' for s in lossy]} dB")
     assert min(scores) >= 45.0
     assert min(lossy) >= 30.0  # the compression cost is reported above; this guards against breakage
+
+
+def test_normal_blendshapes_round_trip(tmp_path):
+    """Stage 1's `model.normal_blendshapes` in the bundle: every morph target carries NORMAL deltas
+    (int16, sharing the target's scale with its POSITION deltas), read back within the zeroing
+    threshold, and the bundle renders like the artifact -- which it would not without them."""
+    import copy
+
+    from export.config import ExportConfig
+    from export.gltf_builder import parse_glb
+    from export.quality import compare
+    from export.testbundle import make_artifact
+    from export.writer import export_glb
+
+    art = make_artifact(seed=0, preset="small", normal_blendshapes=True)
+    path = tmp_path / "nb.glb"
+    cfg = ExportConfig(lossless_radiance=True, position_quality=0, alpha_quality=100)
+    report = export_glb(art, path, cfg, progress=False)
+    assert any("int16" in n for n in report.notes)
+    doc, _ = parse_glb(path.read_bytes())
+    for mesh in doc["meshes"]:
+        targets = mesh["primitives"][0]["targets"]
+        assert all(set(t) == {"POSITION", "NORMAL"} for t in targets)
+        assert {doc["accessors"][t[k]]["componentType"] for t in targets for k in t} == {5122}  # SHORT
+    back = read_bundle(path)
+    mt = doc["extensions"]["HB_neural_shading"]["morphTargets"]
+    # per target: the 1e-3 zeroing threshold (export.normal_epsilon) or half an i16 step of its
+    # scale (weakly animated targets get coarse steps, docs/bundle.md); dropped pose targets are 0
+    step = np.asarray(mt["scale"]) / 32767 / 2 + 1e-7
+    bound = np.zeros(art.n_exp + 36)
+    bound[: art.n_exp] = np.maximum(1e-3, step[: art.n_exp])
+    bound[[art.n_exp + p for p in mt["pose"]]] = np.maximum(1e-3, step[art.n_exp:])
+    for a, b in zip(art.layers, back.layers):
+        got = np.concatenate([b.arrays["normal_expr"], b.arrays["normal_pose"]], axis=1)
+        want = np.concatenate([a.arrays["normal_expr"], a.arrays["normal_pose"]], axis=1)
+        dropped = [art.n_exp + p for p in range(36) if p not in mt["pose"]]
+        assert np.all(got[:, dropped] == 0) and np.abs(want[:, dropped]).max() < 0.02  # export.normal_drop
+        want[:, dropped] = 0
+        assert np.all(np.abs(got - want).max(axis=(0, 2)) <= bound)
+        np.testing.assert_allclose(a.expr_basis, b.expr_basis, atol=1.2e-4)
+    scores, _ = compare(art, back, count=3, progress=False)
+    flat = copy.deepcopy(back)
+    for L in flat.layers:
+        del L.arrays["normal_expr"], L.arrays["normal_pose"]
+    without, _ = compare(art, flat, count=3, progress=False)
+    print(f"bundle with normal targets vs artifact {[f'{s:.1f}' for s in scores]} dB; "
+          f"the same without them {[f'{s:.1f}' for s in without]} dB")
+    assert min(scores) >= 45.0
+    assert min(without) < min(scores) - 5.0
