@@ -147,7 +147,7 @@ class ModelConfig:
     34.85 / 34.49 dB (train / test frames), with first-order normal blendshapes 36.24 / 38.36
     (`scripts/normal_model_check.py`, 16 frames). Linear in the coefficients, as a glTF morph
     target's NORMAL deltas play back. Stages 2 and 3 bake and fine-tune them (per-vertex `normal_expr`,
-    `normal_pose`); the .glb export refuses them until the bundle and the players carry them."""
+    `normal_pose`); the .glb carries them as the morph targets' NORMAL deltas (docs/bundle.md)."""
 
     def validate(self) -> None:
         _positive("model.n_levels", self.n_levels)

@@ -3,6 +3,10 @@
 // vertex positions of every layer at the requested keyframes (three.js' own CPU skinning:
 // SkinnedMesh.getVertexPosition = morph targets + bone transforms).
 // usage: node three_check.mjs bundle.glb '{"frames": [0, 5], "fps": 25, "vertices": [0, 10, 20]}'
+//   optional "normals": true: also the deformed unit normals of those vertices (world space) as
+//   three.js' vertex shader forms them: base normal + morph NORMAL deltas x influences, then the
+//   bone matrices (bindMatrixInverse . sum_j w_j boneMatrix_j . bindMatrix), from three.js' own
+//   decoded attributes, influences and bones.
 //   optional "screenshot": 256, "screenshotPath": "look.png": render the standard-viewer look
 //   (base-colour materials, ambient light, training camera, first animation at frames[0]).
 // prints one JSON object on stdout.
@@ -33,12 +37,27 @@ window.runCheck = async (opts) => {
   const out = {
     skinnedMeshes: meshes.map((m) => ({
       name: m.name, bones: m.skeleton.bones.map((b) => b.name), vertexCount: m.geometry.attributes.position.count,
+      morphNormals: (m.geometry.morphAttributes.normal || []).length,
       morphTargets: Object.keys(m.morphTargetDictionary || {}).sort((a, b) => m.morphTargetDictionary[a] - m.morphTargetDictionary[b]),
       transparent: m.material.transparent,
     })),
     animations: gltf.animations.map((a) => ({ name: a.name, tracks: a.tracks.length, duration: a.duration })),
     cameras: gltf.cameras.length,
     positions: {},
+    normals: {},
+  };
+  const skinnedNormal = (m, i) => {
+    const g = m.geometry, n = new THREE.Vector3().fromBufferAttribute(g.attributes.normal, i), d = new THREE.Vector3();
+    (g.morphAttributes.normal || []).forEach((a, t) => { n.addScaledVector(d.fromBufferAttribute(a, i), m.morphTargetInfluences[t]); });
+    const acc = new THREE.Matrix4().set(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), bm = new THREE.Matrix4();
+    for (let k = 0; k < 4; k++) {
+      const w = g.attributes.skinWeight.getComponent(i, k), j = g.attributes.skinIndex.getComponent(i, k);
+      if (!w) continue;
+      bm.multiplyMatrices(m.skeleton.bones[j].matrixWorld, m.skeleton.boneInverses[j]);
+      for (let e = 0; e < 16; e++) acc.elements[e] += w * bm.elements[e];
+    }
+    const S = new THREE.Matrix4().multiplyMatrices(m.bindMatrixInverse, acc).multiply(m.bindMatrix).premultiply(m.matrixWorld);
+    return n.applyMatrix3(new THREE.Matrix3().setFromMatrix4(S)).normalize();
   };
   const mixer = new THREE.AnimationMixer(scene);
   for (const clip of gltf.animations) {
@@ -46,6 +65,7 @@ window.runCheck = async (opts) => {
     const action = mixer.clipAction(clip);
     action.play();
     out.positions[clip.name] = [];
+    out.normals[clip.name] = [];
     for (const f of opts.frames) {
       mixer.setTime(f / opts.fps);
       scene.updateMatrixWorld(true);
@@ -59,6 +79,8 @@ window.runCheck = async (opts) => {
         });
       });
       out.positions[clip.name].push(perMesh);
+      if (opts.normals) out.normals[clip.name].push(meshes.map((m) => opts.vertices
+        .filter((i) => i < m.geometry.attributes.position.count).map((i) => skinnedNormal(m, i).toArray())));
     }
     action.stop();
   }
@@ -113,7 +135,7 @@ try {
   p.on('pageerror', (e) => errors.push(String(e)));
   await p.goto(`http://127.0.0.1:${port}/check.html`);
   await p.waitForFunction(() => window.ready === true, null, { timeout: 30000 });
-  const result = await p.evaluate((o) => window.runCheck(o), { frames: opts.frames || [0], fps: opts.fps || 25, vertices: opts.vertices || [0], screenshot: opts.screenshot || 0 });
+  const result = await p.evaluate((o) => window.runCheck(o), { frames: opts.frames || [0], fps: opts.fps || 25, vertices: opts.vertices || [0], screenshot: opts.screenshot || 0, normals: !!opts.normals });
   result.consoleErrors = errors;
   if (opts.screenshot && opts.screenshotPath) await p.locator('canvas').screenshot({ path: opts.screenshotPath });
   process.stdout.write(JSON.stringify(result) + '\n');

@@ -76,3 +76,48 @@ def test_three_loads_and_animates_like_python(small_artifact, small_bundle, tmp_
     assert moved > 0.05  # the animation really moves the head
     assert worst_py < 1e-5  # float32 in three.js vs float64 here
     assert worst_exact < 5e-4  # storage only (i8 morph deltas, i16 positions), as test_writer bounds it
+
+
+def test_three_turns_normals_by_the_normal_morph_targets(tmp_path):
+    """A bundle with normal blendshapes: three.js decodes every target's NORMAL deltas, and its
+    morphed + skinned normals (its own attributes, influences and bones) equal the artifact's
+    normalize(S (n_o + N_E psi + N_P pf)); the skinning rotation alone would be degrees off."""
+    from export.testbundle import make_artifact
+    from export.writer import export_glb
+
+    art = make_artifact(seed=0, preset="small", normal_blendshapes=True)
+    path = tmp_path / "nb.glb"
+    export_glb(art, path, progress=False)
+    V = min(l.vertices.shape[0] for l in art.layers)
+    opts = {"frames": FRAMES, "fps": 25.0, "vertices": list(range(0, V, 3)), "normals": True}
+    proc = subprocess.run(["node", str(JS_DIR / "three_check.mjs"), str(path), json.dumps(opts)],
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    assert out["consoleErrors"] == []
+    n_targets = len(out["skinnedMeshes"][0]["morphTargets"])
+    assert all(m["morphNormals"] == n_targets for m in out["skinnedMeshes"])
+
+    top = {"joints_template": art.joints_template, "joints_expr_basis": art.joints_expr_basis,
+           "parents": skinning.flame_parents(art.meta["parents"], True), "ghostbone": True}
+    seq = art.sequences["talk"]
+    unit = lambda n: n / np.linalg.norm(n, axis=1, keepdims=True)  # noqa: E731
+    deg = lambda a, b: np.degrees(np.arccos(np.clip((unit(a) * unit(b)).sum(1), -1, 1)))  # noqa: E731
+    err, plain = [], []
+    for fi, f in enumerate(FRAMES):
+        e, p = seq["expression"][f], seq["pose"][f]
+        A = skinning.bone_matrices(top["joints_template"], top["joints_expr_basis"], top["parents"], True, e, p)
+        for li, layer in enumerate(art.layers):
+            a, idx = layer.arrays, opts["vertices"]
+            R = np.einsum("vj,jab->vab", a["skin_weights"][idx], A)[:, :3, :3]
+            n = a["normals"][idx] + np.einsum("vec,e->vc", a["normal_expr"][idx], e) \
+                + np.einsum("vpc,p->vc", a["normal_pose"][idx], skinning.pose_feature(p))
+            exact = np.einsum("vab,vb->va", R, n)
+            three = np.asarray(out["normals"]["talk"][fi][li])
+            err.append(deg(three, exact))
+            plain.append(deg(np.einsum("vab,vb->va", R, a["normals"][idx]), exact))
+    err, plain = np.concatenate(err), np.concatenate(plain)
+    print(f"three.js normals vs the artifact's: mean {err.mean():.3f} deg, max {err.max():.3f}; "
+          f"skinning rotation only: mean {plain.mean():.2f} deg, max {plain.max():.2f}")
+    assert err.mean() < 0.2 and err.max() < 2.0  # int8 base normals, i16 deltas, 1e-3 zeroing
+    assert plain.mean() > 5 * err.mean() and plain.max() > 5.0
