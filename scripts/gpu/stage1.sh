@@ -14,7 +14,8 @@
 # diagnosis: the train split and the test split with --shading-condition train-range / train-mean),
 # REGIONS=<variants> (eval also runs `train.region_error` on 10 test and 10 train frames with those
 # variants, e.g. REGIONS=full,mean-bases; tables to $OUT/regions.txt, JSON and heat maps beside),
-# CORR=1 (eval also runs scripts/correspondence_check.py: texture registration, spurious / missing
+# RESUME=1 (the train phase continues <WORKDIR>/train/checkpoint.pt, e.g. a run the MAX_MIN guard
+# stopped in an earlier call on the same warm machine), CORR=1 (eval also runs scripts/correspondence_check.py: texture registration, spurious / missing
 # cover and deep opaque hits per region, 4 frames a split, 12 reference frames; to $OUT/corr.txt).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -50,7 +51,8 @@ for phase in $PHASES; do
         > "$OUT/synth.log" 2>&1 || { tail -n 30 "$OUT/synth.log"; exit 1; }
       echo "synth: $(tr '\r' '\n' < "$OUT/synth.log" | tail -n 1)"; elapsed "$t" > "$OUT/synth.seconds" ;;
     train)
-      t=$(stamp); $PY -m train -c "$CONFIG" "${SETS[@]}" > "$OUT/train_full.log" 2>&1 || { tr '\r' '\n' < "$OUT/train_full.log" | tail -n 40; exit 1; }
+      RES=(); [ "${RESUME:-0}" = 1 ] && RES=(--resume)
+      t=$(stamp); $PY -m train -c "$CONFIG" "${SETS[@]}" "${RES[@]}" > "$OUT/train_full.log" 2>&1 || { tr '\r' '\n' < "$OUT/train_full.log" | tail -n 40; exit 1; }
       tr '\r' '\n' < "$OUT/train_full.log" | grep -E "stage 1 done|peak GPU|time budget|error" > "$OUT/train.log" || true
       cat "$OUT/train.log"; elapsed "$t" > "$OUT/train.seconds"
       cp "$WORKDIR/train/config.yaml" "$OUT/config_resolved.yaml"
