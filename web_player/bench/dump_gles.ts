@@ -49,9 +49,13 @@ const fs = computeFrame(av, runner, expression, pose);
 const names = av.ext.models.pixel.inputs;
 const pixel = pixelModelChunk(av.pixelModel, 'models.pixel', { z: names[0] ?? 'z', theta: names[1] ?? 'theta', coef: av.ext.models.pixel.outputs[0] });
 const T = av.layers[0].nTargets;
+// the harness draws every layer with one capture program: the layers must agree on normal
+// morph targets (the exporter writes them for every layer or none)
+const morphNormals = !!av.layers[0].normalTargets;
+if (av.layers.some((L) => !!L.normalTargets !== morphNormals)) throw new Error(`${bundle}: only some layers have normal morph targets; the native harness needs all or none`);
 const extra = { 'pixel_model.glsl': pixel.source };
 const write = (name: string, text: string) => writeFileSync(path.join(OUT, name), text);
-write('capture.vert', preprocess('avatar.vert', captureDefines(T, av.nBones)));
+write('capture.vert', preprocess('avatar.vert', captureDefines(T, av.nBones, morphNormals ? 'apply' : 'none')));
 write('avatar.vert', preprocess('avatar.vert', vertexDefines(T, av.nBones)));
 write('depth.frag', preprocess('depth.frag', vertexDefines(T, av.nBones)));
 type Variant = { inner: string; outer: string; theta: string; prepass?: boolean; capture?: string };
@@ -88,7 +92,9 @@ const noRad: [string, string][] = [['rgba += coef[k] * hb_tile(u_radAtlas, rt, k
 const hw = variants.neural_hw;
 variants.probe_hw_nomlp = { ...hw, inner: probe('probe_nomlp_inner.frag', hw.inner, noMlp), outer: probe('probe_nomlp_outer.frag', hw.outer, noMlp) };
 variants.probe_hw_norad = { ...hw, inner: probe('probe_norad_inner.frag', hw.inner, noRad), outer: probe('probe_norad_outer.frag', hw.outer, noRad) };
-const noMorphVs = probe('probe_nomorph.vert', 'capture.vert', [['x += w * texelFetch(u_morphTex, ivec2(i & mask, i >> MORPH_TEX_SHIFT), 0).xyz;', 'x += w * 1e-6;']]);
+const noMorph: [string, string][] = [['x += w * texelFetch(u_morphTex, ivec2(i & mask, i >> MORPH_TEX_SHIFT), 0).xyz;', 'x += w * 1e-6;']];
+if (morphNormals) noMorph.push(['n += w * texelFetch(u_morphTex, ivec2(i & mask, i >> MORPH_TEX_SHIFT), 0).xyz;', 'n += w * 1e-6;']);
+const noMorphVs = probe('probe_nomorph.vert', 'capture.vert', noMorph);
 variants.probe_hw_nomorph = { ...hw, capture: noMorphVs };
 variants.probe_mesh_nomorph = { ...variants.mesh, capture: noMorphVs };
 
@@ -134,6 +140,8 @@ const manifest = {
   background: av.background,
   nBones: av.nBones,
   nTargets: T,
+  // the morph textures hold 2 texels per (vertex, target): position then normal delta
+  morphNormals,
   uniforms: { bones: Array.from(fs.bones), boneShift: Array.from(fs.boneShift), morphWeights: Array.from(fs.morphWeights), theta: Array.from(theta) },
   pixelStatements: pixel.statements,
   atlasLayout: 'array',

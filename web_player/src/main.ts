@@ -7,6 +7,7 @@
  *   paused=1         do not advance time; fixedclock=1 advances exactly 1/25 s per frame
  *   size=<px>        displayed width (training camera scaled); default: its own size
  *   debug=normals|uv|alpha|coef, mode=neural|mesh, bilinear=exact|hw, theta=ubo|texture
+ *   morphnormals=off leave out the normal morph targets (debug: what they change)
  * Test hooks live on `window.__hb`.
  */
 import { BundleError } from './loader/errors';
@@ -70,6 +71,7 @@ function applyParams(): void {
   if (dbg) s.debug = dbg as DebugView;
   if (q.get('mode') === 'mesh') s.mode = 'mesh';
   if (q.get('bilinear') === 'hw') s.exactBilinear = false;
+  if (q.get('morphnormals') === 'off') s.morphNormals = false;
   const th = q.get('theta');
   if (th === 'texture' || th === 'ubo' || th === 'const') s.thetaSource = th;
   if (q.has('anim')) player.animIndex = Math.min(Number(q.get('anim')), Math.max(0, player.avatar!.animations.length - 1));

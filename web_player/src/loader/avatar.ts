@@ -1,8 +1,8 @@
 /**
  * Load a headbake bundle (.glb bytes) into CPU-side arrays the renderer uploads: the pieces
- * (container, glTF accessors, extension, ONNX models, images, animations) are separate modules;
- * this one wires them together and reports progress. Image decoding is injected (browser:
- * createImageBitmap; node tools: raw bytes).
+ * (container, glTF accessors, morph targets, extension, ONNX models, images, animations) are
+ * separate modules; this one wires them together and reports progress. Image decoding is
+ * injected (browser: createImageBitmap; node tools: raw bytes).
  */
 import { fromColumnMajor, invertRigid, mat4, type Mat3, type Mat4 } from '../conventions';
 import { quatToMat3, type JointData } from '../flame';
@@ -12,6 +12,7 @@ import { parseGlb } from './glb';
 import { Gltf, MESHOPT, meshoptReady, type GltfDocument } from './gltf';
 import { readExtension, type AtlasRef, type HbExtension, type ShadingSpec } from './hb_extension';
 import { readAnimations, type AvatarAnimation } from './animation';
+import { readMorphTargets } from './morph_targets';
 
 export interface DecodedImage {
   width: number;
@@ -41,6 +42,8 @@ export interface AvatarLayer {
   weights: Float32Array;
   /** Morph-target position deltas, vertex-major (V*T*3). */
   targets: Float32Array;
+  /** Morph-target normal deltas (normal blendshapes), laid out as `targets`; null without them. */
+  normalTargets: Float32Array | null;
   nTargets: number;
   posAtlas: AtlasImage;
   radAtlas: AtlasImage;
@@ -180,15 +183,7 @@ export async function loadAvatar(data: ArrayBuffer | Uint8Array, source: string,
     for (let k = 0; k < indices.length; k++) if (indices[k] >= V) gltf.fail(`${f}.indices: index ${indices[k]} >= vertex count ${V}`);
     const jointsArr = Uint32Array.from(jn.data);
     for (let k = 0; k < jointsArr.length; k++) if (jointsArr[k] >= nBones) gltf.fail(`${f}.JOINTS_0: bone ${jointsArr[k]} >= ${nBones}`);
-    const tl = prim.targets ?? [];
-    if (tl.length !== nTargets) gltf.fail(`${f}: mesh has ${tl.length} morph targets; the extension declares ${nTargets}`);
-    const targets = new Float32Array(V * nTargets * 3);
-    tl.forEach((t, ti) => {
-      if (t.POSITION === undefined) return;
-      const d = gltf.accessor(t.POSITION, `${f}.targets[${ti}].POSITION`);
-      if (d.count !== V) gltf.fail(`${f}.targets[${ti}]: ${d.count} deltas for ${V} vertices`);
-      for (let v = 0; v < V; v++) for (let a = 0; a < 3; a++) targets[(v * nTargets + ti) * 3 + a] = d.data[3 * v + a];
-    });
+    const morph = readMorphTargets(gltf, prim, V, nTargets, f);
     onProgress(0.1 + (0.75 * (i + 0.5)) / ext.layers.length, `layer ${i + 1}/${ext.layers.length}: textures`);
     const img = async (ref: AtlasRef, field: string): Promise<AtlasImage> => {
       const ii = gltf.textureImage(ref.texture, field);
@@ -211,7 +206,7 @@ export async function loadAvatar(data: ArrayBuffer | Uint8Array, source: string,
     layers.push({
       name: L.name, level: L.level, opaque: L.opaque, vertexCount: V, indices,
       positions: pos.data, normals: nrm.data, uvs: uv.data, joints: jointsArr, weights: wt.data,
-      targets, nTargets, posAtlas, radAtlas, baseColor,
+      targets: morph.positions, normalTargets: morph.normals, nTargets, posAtlas, radAtlas, baseColor,
     });
     meshNodes.push(L.node);
   }

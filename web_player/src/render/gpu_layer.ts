@@ -1,21 +1,26 @@
-/** Morph deltas as the GPU reads them: texel (v * T + t) of a (2^SHIFT x rows) RGBA32F texture. */
-export function morphTextureData(L: AvatarLayer): { data: Float32Array; width: number; rows: number } {
-  const W = 1 << MORPH_TEX_SHIFT;
-  const n = Math.max(1, L.vertexCount * L.nTargets);
-  const rows = Math.ceil(n / W);
-  const data = new Float32Array(W * rows * 4);
-  for (let i = 0; i < L.vertexCount * L.nTargets; i++) {
-    data[4 * i] = L.targets[3 * i];
-    data[4 * i + 1] = L.targets[3 * i + 1];
-    data[4 * i + 2] = L.targets[3 * i + 2];
-  }
-  return { data, width: W, rows };
-}
-
 /** Upload one avatar layer: vertex arrays (VAO), indices, morph-target texture, atlases. */
 import type { AtlasImage, AvatarLayer, DecodedImage } from '../loader/avatar';
-
 import { MORPH_TEX_SHIFT } from './variants';
+
+/**
+ * Morph deltas as the GPU reads them (deform.glsl): a (2^SHIFT x rows) RGBA32F texture with
+ * `texels` = 1 texel per (vertex v, target t), the position delta at texel (v * T + t); with normal
+ * targets `texels` = 2: the position delta at texel 2 (v * T + t), the normal delta right after.
+ */
+export function morphTextureData(L: AvatarLayer): { data: Float32Array; width: number; rows: number; texels: number } {
+  const W = 1 << MORPH_TEX_SHIFT;
+  const texels = L.normalTargets ? 2 : 1;
+  const m = L.vertexCount * L.nTargets;
+  const rows = Math.ceil(Math.max(1, texels * m) / W);
+  const data = new Float32Array(W * rows * 4);
+  const N = L.normalTargets;
+  for (let i = 0; i < m; i++) {
+    const o = 4 * texels * i;
+    for (let a = 0; a < 3; a++) data[o + a] = L.targets[3 * i + a];
+    if (N) for (let a = 0; a < 3; a++) data[o + 4 + a] = N[3 * i + a];
+  }
+  return { data, width: W, rows, texels };
+}
 
 export interface GpuLayer {
   /** The bundle's vertex attributes: the capture pass (drawArrays POINTS, transform feedback). */
@@ -28,6 +33,8 @@ export interface GpuLayer {
   buffers: WebGLBuffer[];
   indexCount: number;
   morphTex: WebGLTexture;
+  /** The morph texture also holds normal deltas (2 texels per (vertex, target), morphTextureData). */
+  morphNormals: boolean;
   /** 2D array textures, one layer per atlas tile (atlasArrayTexture). */
   posAtlas: WebGLTexture;
   radAtlas: WebGLTexture;
@@ -130,8 +137,8 @@ export function uploadLayer(gl: WebGL2RenderingContext, L: AvatarLayer, baseColo
   gl.bindVertexArray(null);
   gl.bindBuffer(gl.ARRAY_BUFFER, null);
 
-  // morph deltas: texel (v * T + t) of a (2^SHIFT x rows) RGBA32F texture
-  const { data, width: W, rows } = morphTextureData(L);
+  // morph deltas (and normal deltas) in a (2^SHIFT x rows) RGBA32F texture
+  const { data, width: W, rows, texels } = morphTextureData(L);
   const morphTex = gl.createTexture()!;
   gl.bindTexture(gl.TEXTURE_2D, morphTex);
   gl.pixelStorei(gl.UNPACK_ALIGNMENT, 4);
@@ -147,6 +154,7 @@ export function uploadLayer(gl: WebGL2RenderingContext, L: AvatarLayer, baseColo
     buffers,
     indexCount: L.indices.length,
     morphTex,
+    morphNormals: texels === 2,
     posAtlas: atlasArrayTexture(gl, L.posAtlas),
     radAtlas: atlasArrayTexture(gl, L.radAtlas),
     baseColor: baseColor ? imageTexture(gl, baseColor) : null,

@@ -11,7 +11,7 @@
 import { glProjection, invertRigid, type Mat3, type Mat4 } from '../conventions';
 import type { FrameJoints } from '../flame';
 import { computeFrame } from './frame_state';
-import { CAPTURE_VARYINGS, captureDefines, meshDefines, shadeDefines, vertexDefines } from './variants';
+import { CAPTURE_VARYINGS, captureDefines, meshDefines, shadeDefines, vertexDefines, type MorphNormals } from './variants';
 import type { Avatar } from '../loader/avatar';
 import { OnnxRunner } from '../onnx/interpret';
 import { disposeLayer, uploadLayer, type GpuLayer } from './gpu_layer';
@@ -40,6 +40,12 @@ export interface RenderState {
   thetaSource: 'ubo' | 'texture' | 'const';
   /** Depth pre-pass per layer (exact nearest-fragment compositing); off = one pass, LESS. */
   depthPrepass: boolean;
+  /**
+   * Add the layers' normal morph targets (normal blendshapes) to the normals before skinning, as
+   * bake/lbs.py does; off = leave them out (a debug view of what they change). No effect on
+   * layers without them.
+   */
+  morphNormals: boolean;
   background: [number, number, number];
 }
 
@@ -62,6 +68,7 @@ export function defaultRenderState(avatar: Avatar, gl?: WebGL2RenderingContext):
     // measured in SwiftShader (bench/swiftshader.ts): UBO and texture within noise of each other
     thetaSource: 'ubo',
     depthPrepass: true,
+    morphNormals: true,
     background: avatar.background,
   };
 }
@@ -164,16 +171,17 @@ export class AvatarRenderer {
     return shadeDefines(this.avatar.spec, this.nTargets, this.avatar.nBones, state, inner);
   }
 
-  /** The capture pass: deforms every vertex once per frame into the layer's `deformed` buffer. */
-  private captureProgram(): WebGLProgram {
-    return this.cache.program('avatar.vert', 'depth.frag', captureDefines(this.nTargets, this.avatar.nBones), {}, CAPTURE_VARYINGS).program;
+  /** The capture pass of layer `L`: deforms every vertex once per frame into its `deformed` buffer. */
+  private captureProgram(L: GpuLayer, state: RenderState): { program: WebGLProgram; vs: string } {
+    const normals: MorphNormals = !L.morphNormals ? 'none' : state.morphNormals ? 'apply' : 'ignore';
+    return this.cache.program('avatar.vert', 'depth.frag', captureDefines(this.nTargets, this.avatar.nBones, normals), {}, CAPTURE_VARYINGS);
   }
 
-  /** The exact preprocessed sources the GPU compiles for `state` (native harness, debugging). */
+  /** The exact preprocessed sources the GPU compiles for `state` (capture: layer 0's) (native harness, debugging). */
   shaderSources(state: RenderState): { capture: string; vertex: string; depth: string; shadeInner: string; shadeOuter: string } {
     const extra = { 'pixel_model.glsl': this.pixel.source };
     return {
-      capture: this.cache.program('avatar.vert', 'depth.frag', captureDefines(this.nTargets, this.avatar.nBones), {}, CAPTURE_VARYINGS).vs,
+      capture: this.captureProgram(this.layers[0], state).vs,
       vertex: this.cache.program('avatar.vert', 'depth.frag', this.vertexDefines()).vs,
       depth: this.cache.program('avatar.vert', 'depth.frag', this.vertexDefines()).fs,
       shadeInner: this.cache.program('avatar.vert', 'shade.frag', this.shadeDefines(state, true), extra).fs,
@@ -204,7 +212,7 @@ export class AvatarRenderer {
 
   /** Compile every program `state` needs now (so the first frame does not stall). */
   warmUp(state: RenderState): void {
-    this.captureProgram();
+    for (const L of this.layers) this.captureProgram(L, state);
     this.programFor(state, true, true);
     this.programFor(state, true, false);
     if (this.layers.length > 1) this.programFor(state, false, false);
@@ -278,12 +286,11 @@ export class AvatarRenderer {
     gl.blendFuncSeparate(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA, gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
     // capture pass: morph targets + skinning once per vertex (not once per pass), recorded by
     // transform feedback; the passes below draw the recorded vertices
-    const capture = this.captureProgram();
     gl.enable(gl.RASTERIZER_DISCARD);
     gl.bindTransformFeedback(gl.TRANSFORM_FEEDBACK, this.capture);
     this.layers.forEach((L, i) => {
       if (!state.layers[i]) return;
-      this.bindCommon(capture, L, VP, camPos, state);
+      this.bindCommon(this.captureProgram(L, state).program, L, VP, camPos, state);
       gl.bindVertexArray(L.vao);
       gl.bindBufferBase(gl.TRANSFORM_FEEDBACK_BUFFER, 0, L.deformed);
       gl.beginTransformFeedback(gl.POINTS);

@@ -10,9 +10,22 @@ export interface VariantOptions {
   debug: 'none' | 'normals' | 'uv' | 'alpha' | 'coef';
 }
 
+/**
+ * A layer's normal morph targets in the capture pass: 'none' = the layer has none (one texel per
+ * (vertex, target)); 'apply' = two texels, the normal deltas are added before skinning;
+ * 'ignore' = two texels, the normal deltas are left out (a debug view of what they change).
+ */
+export type MorphNormals = 'none' | 'apply' | 'ignore';
+
 /** The capture pass (avatar.vert deforms; transform feedback records v_world, v_normal). */
-export function captureDefines(nTargets: number, nBones: number): Defines {
-  return { N_TARGETS: nTargets, N_BONES: nBones, MORPH_TEX_SHIFT };
+export function captureDefines(nTargets: number, nBones: number, normals: MorphNormals = 'none'): Defines {
+  return {
+    N_TARGETS: nTargets,
+    N_BONES: nBones,
+    MORPH_TEX_SHIFT,
+    MORPH_TEXELS: normals === 'none' ? undefined : 2,
+    MORPH_NORMALS: normals === 'apply',
+  };
 }
 
 /** The varyings the capture pass records, interleaved (a_world, a_wnormal of the later passes). */

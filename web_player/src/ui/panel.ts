@@ -118,6 +118,14 @@ export class Panel {
     filt.value = p.state!.exactBilinear ? 'exact' : 'hw';
     filt.addEventListener('change', () => (p.state!.exactBilinear = filt.value === 'exact'));
     d.append(dbg, mode, filt);
+    if (av.layers.some((L) => L.normalTargets)) {
+      const lab = el('label');
+      const cb = el('input', { type: 'checkbox', id: 'morph-normals' });
+      cb.checked = p.state!.morphNormals;
+      cb.addEventListener('change', () => (p.state!.morphNormals = cb.checked));
+      lab.append(cb, el('span', {}, 'normal morph targets'));
+      d.append(lab);
+    }
   }
 
   updateScrub(): void {

@@ -1,9 +1,10 @@
 """Reference images for the web player's parity test (run by test/browser/render.test.ts).
 
     ../.venv/bin/python test/browser/reference_render.py OUT_DIR [--bundle X.glb] [--frames 0 5 11]
+                                                                 [--normal-blendshapes]
 
-Without --bundle it first writes the synthetic test bundle (`export.testbundle`, small preset)
-to OUT_DIR/test.glb. The bundle is read back with `export.gltf_read.read_bundle` (exactly the
+Without --bundle it first writes the synthetic test bundle (`export.testbundle`, small preset;
+with --normal-blendshapes its layers also carry normal morph targets) to OUT_DIR/test.glb. The bundle is read back with `export.gltf_read.read_bundle` (exactly the
 arrays the player decodes) and rendered by `bake.baked_render.render_artifact` from the
 training camera at the given keyframes of the first animation. Writes per frame
 `ref_<f>.rgb` (H*W*3 uint8, row 0 = top), `ref_<f>.png`, and `reference.json`.
@@ -28,6 +29,7 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, nargs="+", default=[0, 5, 11])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--preset", default="small")
+    ap.add_argument("--normal-blendshapes", action="store_true", help="the test bundle's layers carry normal morph targets")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -40,7 +42,8 @@ def main(argv=None) -> int:
         from export import testbundle
 
         bundle = args.out / "test.glb"
-        testbundle.main(["-o", str(bundle), "--seed", str(args.seed), "--preset", args.preset])
+        testbundle.main(["-o", str(bundle), "--seed", str(args.seed), "--preset", args.preset]
+                        + (["--normal-blendshapes"] if args.normal_blendshapes else []))
     t1 = time.time()
     from bake.baked_render import render_artifact
     from export.gltf_read import read_bundle

@@ -1,8 +1,9 @@
 /**
  * The player in headless Chromium (SwiftShader) vs the Python reference renderer
  * (bake/baked_render.py) on the same bundle: screenshots of the canvas from the training camera
- * at given keyframes must reach >= 40 dB PSNR; the per-frame MLP must match onnxruntime; an
- * animation must play with no console errors.
+ * at given keyframes must reach >= 40 dB PSNR, for the plain test bundle and for one whose layers
+ * carry normal morph targets; the per-frame MLP must match onnxruntime; an animation must play
+ * with no console errors.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,7 +17,7 @@ let server: Server;
 let chrome: BrowserHandle;
 
 beforeAll(async () => {
-  server = await startServer({ 'test.glb': path.join(OUT, 'test.glb') });
+  server = await startServer({ 'test.glb': path.join(OUT, 'test.glb'), 'normals.glb': path.join(OUT, 'normals', 'test.glb') });
   chrome = await launchBrowser();
 });
 afterAll(async () => {
@@ -56,6 +57,43 @@ describe('player vs Python reference render', () => {
     for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(theta[i] - ref[i]));
     console.log(`theta max abs error vs onnxruntime: ${err.toExponential(2)}`);
     expect(err).toBeLessThan(1e-4);
+    await page.close();
+  });
+});
+
+describe('player vs Python reference render, bundle with normal morph targets', () => {
+  const nmeta = JSON.parse(readFileSync(path.join(OUT, 'normals', 'reference.json'), 'utf8'));
+  it('keyframes from the training camera: >= 40 dB; leaving the normal deltas out fails that', async () => {
+    const { page, consoleErrors } = await openPlayer(chrome.browser, server.url, `bundle=files/normals.glb&frame=${nmeta.frames[0]}&camera=train&paused=1`);
+    expect(await page.evaluate(() => (window as any).__hb.error)).toBeNull();
+    expect(await page.evaluate(() => (window as any).__hb.player.avatar.layers.every((L: any) => L.normalTargets !== null))).toBe(true);
+    const ignored: number[] = [];
+    for (const f of nmeta.frames as number[]) {
+      // the framebuffer (row 0 = image row 0, as the reference) with and without the normal deltas
+      const [withN, withoutN] = (await page.evaluate((f) => {
+        const p = (window as any).__hb.player;
+        const out = [true, false].map((on) => {
+          p.state.morphNormals = on;
+          p.renderNow(f);
+          return Array.from(p.readImage().data as Uint8Array);
+        });
+        p.state.morphNormals = true;
+        return out;
+      }, f)) as number[][];
+      expect(withN.length).toBe(4 * nmeta.width * nmeta.height);
+      const ref = new Uint8Array(readFileSync(path.join(OUT, 'normals', `ref_${f}.rgb`)));
+      const ref4 = new Uint8Array(withN.length);
+      for (let i = 0; i < nmeta.width * nmeta.height; i++) ref4.set([ref[3 * i], ref[3 * i + 1], ref[3 * i + 2], 255], 4 * i);
+      const db = psnr(Uint8Array.from(withN), ref4);
+      const dbIgnored = psnr(Uint8Array.from(withoutN), ref4);
+      ignored.push(dbIgnored);
+      writeFileSync(path.join(OUT, 'normals', `player_${f}.png`), encodePng({ width: nmeta.width, height: nmeta.height, data: Uint8Array.from(withN) }));
+      console.log(`normal morph targets, keyframe ${f}: PSNR ${db.toFixed(2)} dB (${dbIgnored.toFixed(2)} dB with the normal deltas left out)`);
+      expect(db, `keyframe ${f}`).toBeGreaterThanOrEqual(40);
+    }
+    // the bundle's normal deltas are large: a player ignoring them would not pass the 40 dB gate
+    expect(Math.min(...ignored)).toBeLessThan(35);
+    expect(consoleErrors).toEqual([]);
     await page.close();
   });
 });

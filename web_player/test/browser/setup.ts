@@ -1,6 +1,7 @@
 /**
- * Browser-test global setup: writes the synthetic test bundle and the Python reference renders
- * (test/browser/reference_render.py through the repo's venv) once per run into test/.out/.
+ * Browser-test global setup: writes the synthetic test bundles and the Python reference renders
+ * (test/browser/reference_render.py through the repo's venv) once per run into test/.out/ (the
+ * plain bundle) and test/.out/normals/ (the same with normal morph targets).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -16,18 +17,28 @@ function python(): string {
   throw new Error(`no Python with the repo installed: set HB_PYTHON or create ${path.join(REPO, '.venv')} (make venv)`);
 }
 
+/** Bundles the browser tests play: subfolder of OUT -> extra reference_render.py arguments. */
+const BUNDLES: Record<string, string[]> = {
+  '.': [],
+  // every layer also carries normal morph targets (normal blendshapes)
+  normals: ['--normal-blendshapes'],
+};
+
 export default function setup(project: TestProject): void {
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
-  const t0 = Date.now();
-  const r = spawnSync(python(), [path.join(ROOT, 'test', 'browser', 'reference_render.py'), OUT, '--frames', ...FRAMES.map(String)], {
-    cwd: REPO,
-    encoding: 'utf8',
-    env: { ...process.env, PYTHONWARNINGS: 'ignore' },
-  });
-  if (r.status !== 0) throw new Error(`reference_render.py failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  const meta = JSON.parse(readFileSync(path.join(OUT, 'reference.json'), 'utf8'));
-  console.log(`[browser tests] bundle + reference renders in ${((Date.now() - t0) / 1000).toFixed(1)} s (${JSON.stringify(meta.seconds)})`);
+  for (const [dir, extra] of Object.entries(BUNDLES)) {
+    const out = path.join(OUT, dir);
+    const t0 = Date.now();
+    const r = spawnSync(python(), [path.join(ROOT, 'test', 'browser', 'reference_render.py'), out, '--frames', ...FRAMES.map(String), ...extra], {
+      cwd: REPO,
+      encoding: 'utf8',
+      env: { ...process.env, PYTHONWARNINGS: 'ignore' },
+    });
+    if (r.status !== 0) throw new Error(`reference_render.py ${extra.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    const meta = JSON.parse(readFileSync(path.join(out, 'reference.json'), 'utf8'));
+    console.log(`[browser tests] ${dir}/test.glb + reference renders in ${((Date.now() - t0) / 1000).toFixed(1)} s (${JSON.stringify(meta.seconds)})`);
+  }
   project.provide('hbOut', OUT);
 }
 
