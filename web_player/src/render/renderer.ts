@@ -177,7 +177,7 @@ export class AvatarRenderer {
     return this.cache.program('avatar.vert', 'depth.frag', captureDefines(this.nTargets, this.avatar.nBones, normals), {}, CAPTURE_VARYINGS);
   }
 
-  /** The exact preprocessed sources the GPU compiles for `state` (capture: layer 0's) (native harness, debugging). */
+  /** The exact preprocessed sources the GPU compiles for `state` (native harness, debugging); capture: layer 0's. */
   shaderSources(state: RenderState): { capture: string; vertex: string; depth: string; shadeInner: string; shadeOuter: string } {
     const extra = { 'pixel_model.glsl': this.pixel.source };
     return {

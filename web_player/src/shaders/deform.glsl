@@ -3,9 +3,10 @@
 //   x = sum_j w_j A_j (x_o + sum_t m_t dX_t + fold_shift)
 //   n = normalize(mat3(sum_j w_j A_j) (n_o + sum_t m_t dN_t))
 // Morph weights m_t: expression coefficients then pose-corrective weights. The deltas sit in a
-// float texture, MORPH_TEXELS texels per (vertex v, target t) from texel MORPH_TEXELS (v N_TARGETS + t):
-// the position delta dX_t, then (MORPH_TEXELS 2, layers with normal blendshapes) the normal delta
-// dN_t, added only with MORPH_NORMALS (without it the morph targets do not turn normals).
+// float texture, MORPH_TEXELS texels per (vertex v, target t) from texel
+// MORPH_TEXELS (v N_TARGETS + t): the position delta dX_t, then (MORPH_TEXELS 2: layers with
+// normal morph targets) the normal delta dN_t, added only with MORPH_NORMALS (without it the
+// morph targets do not turn normals).
 // fold_shift = sum_j w_j (J_j(psi) - J_j^0) undoes the joint fold the exporter added to the
 // expression targets (docs/bundle.md); zero without it.
 // Needs defines: N_TARGETS, N_BONES, MORPH_TEX_SHIFT (log2 of the morph texture width).

@@ -1,9 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAvatar, type Avatar } from '../../src/loader/avatar';
 import { BundleError } from '../../src/loader/errors';
 import { parseGlb } from '../../src/loader/glb';
-import { Gltf, type GltfDocument } from '../../src/loader/gltf';
+import { Gltf, type GltfDocument, type GltfPrimitive } from '../../src/loader/gltf';
 import { readExtension } from '../../src/loader/hb_extension';
 import { locate, sampleAnimation, type AvatarAnimation } from '../../src/loader/animation';
+import { readMorphTargets } from '../../src/loader/morph_targets';
 
 function glb(json: object, bin: Uint8Array): Uint8Array {
   const s = JSON.stringify(json);
@@ -68,6 +75,99 @@ describe('accessors', () => {
   it('gives zeros without a bufferView, and a clear error for a missing view', () => {
     expect(Array.from(g.accessor(2, 'c').data)).toEqual([0, 0, 0]);
     expect(() => g.accessor(3, 'layers[0].NORMAL')).toThrow(/acc\.glb: layers\[0\]\.NORMAL \(accessor 3\): bufferView 7 does not exist/);
+  });
+});
+
+describe('morph targets', () => {
+  // 2 vertices, 2 targets: POSITION float32; NORMAL int16 normalised (target 0) and sparse
+  // without a bufferView (target 1: only vertex 1 non-zero)
+  const bin = new Uint8Array(72);
+  const dv = new DataView(bin.buffer);
+  [1, 2, 3, 4, 5, 6, -1, -2, -3, -4, -5, -6].forEach((x, i) => dv.setFloat32(4 * i, x, true));
+  [32767, 0, -32767, 0, 16384, 0].forEach((x, i) => dv.setInt16(48 + 2 * i, x, true));
+  dv.setUint16(60, 1, true);
+  [0, 0, 32767].forEach((x, i) => dv.setInt16(64 + 2 * i, x, true));
+  const doc: GltfDocument = {
+    asset: { version: '2.0' },
+    bufferViews: [{ buffer: 0, byteOffset: 0, byteLength: 24 }, { buffer: 0, byteOffset: 24, byteLength: 24 }, { buffer: 0, byteOffset: 48, byteLength: 12 },
+      { buffer: 0, byteOffset: 60, byteLength: 2 }, { buffer: 0, byteOffset: 64, byteLength: 6 }],
+    accessors: [
+      { bufferView: 0, componentType: 5126, count: 2, type: 'VEC3' },
+      { bufferView: 1, componentType: 5126, count: 2, type: 'VEC3' },
+      { bufferView: 2, componentType: 5122, normalized: true, count: 2, type: 'VEC3' },
+      { componentType: 5122, normalized: true, count: 2, type: 'VEC3', sparse: { count: 1, indices: { bufferView: 3, componentType: 5123 }, values: { bufferView: 4 } } },
+      { componentType: 5126, count: 3, type: 'VEC3' },
+    ],
+  };
+  const g = new Gltf(doc, bin, 'm.glb');
+  const prim = (targets: Record<string, number>[]): GltfPrimitive => ({ attributes: {}, targets });
+  const f = 'layers[0] (skin)';
+  it('reads POSITION and NORMAL deltas vertex-major ((v * T + t) * 3 + axis)', () => {
+    const m = readMorphTargets(g, prim([{ POSITION: 0, NORMAL: 2 }, { POSITION: 1, NORMAL: 3 }]), 2, 2, f);
+    expect(Array.from(m.positions)).toEqual([1, 2, 3, -1, -2, -3, 4, 5, 6, -4, -5, -6]);
+    expect(Array.from(m.normals!)).toEqual([1, 0, -1, 0, 0, 0, 0, Math.fround(16384 / 32767), 0, 0, 0, 1]);
+  });
+  it('gives no normal deltas when no target has NORMAL', () => {
+    expect(readMorphTargets(g, prim([{ POSITION: 0 }, { POSITION: 1 }]), 2, 2, f).normals).toBeNull();
+  });
+  it('names the target when only some have NORMAL or a count is off', () => {
+    expect(() => readMorphTargets(g, prim([{ POSITION: 0, NORMAL: 2 }, { POSITION: 1 }]), 2, 2, f)).toThrow(
+      /m\.glb: layers\[0\] \(skin\)\.targets\[1\]\.NORMAL: missing, while 1 of the 2 morph targets have NORMAL deltas/,
+    );
+    expect(() => readMorphTargets(g, prim([{ POSITION: 0, NORMAL: 4 }, { POSITION: 1, NORMAL: 3 }]), 2, 2, f)).toThrow(
+      /layers\[0\] \(skin\)\.targets\[0\]\.NORMAL: 3 x 3 deltas; 2 x 3 expected/,
+    );
+    expect(() => readMorphTargets(g, prim([{ POSITION: 0 }]), 2, 2, f)).toThrow(/mesh has 1 morph targets; the extension declares 2/);
+  });
+});
+
+// The test bundle with normal blendshapes, written and read back by the repo's Python
+// (export.testbundle, export.gltf_read.read_bundle): the player decodes the same normal deltas.
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
+const PYTHON = [process.env.HB_PYTHON, path.join(REPO, '.venv', 'bin', 'python')].find((p) => p && existsSync(p));
+const READBACK = `
+import sys, numpy as np
+from export import testbundle
+from export.gltf_read import read_bundle
+out = sys.argv[1]
+testbundle.main(["-o", out + "/n.glb", "--normal-blendshapes"])
+for i, L in enumerate(read_bundle(out + "/n.glb").layers):  # (V, n_exp + 36, 3), scale applied
+    np.concatenate([L.arrays["normal_expr"], L.arrays["normal_pose"]], 1).astype("<f4").tofile(f"{out}/normals_{i}.f32")
+`;
+
+describe.skipIf(!PYTHON)('normal morph targets of the Python test bundle (needs ../.venv)', () => {
+  let dir = '';
+  let av: Avatar;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'hb-normals-'));
+    const r = spawnSync(PYTHON!, ['-c', READBACK, dir], { cwd: REPO, encoding: 'utf8', env: { ...process.env, PYTHONWARNINGS: 'ignore' } });
+    if (r.status !== 0) throw new Error(`Python read-back failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    av = await loadAvatar(new Uint8Array(readFileSync(path.join(dir, 'n.glb'))), 'n.glb', async (bytes, mime) => ({ width: 0, height: 0, source: null, encoded: { bytes, mime } }));
+  }, 120_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('equal read_bundle\'s normal_expr / normal_pose (x morphTargets.scale)', () => {
+    const { expression: E, pose, scale } = av.ext.morphTargets;
+    const T = E + pose.length;
+    av.layers.forEach((L, i) => {
+      const py = new Float32Array(readFileSync(path.join(dir, `normals_${i}.f32`)).buffer.slice(0));
+      const V = L.vertexCount;
+      expect(py.length).toBe(V * (E + 36) * 3);
+      expect(L.normalTargets!.length).toBe(V * T * 3);
+      let err = 0, peak = 0;
+      for (let v = 0; v < V; v++)
+        for (let t = 0; t < T; t++) {
+          const col = t < E ? t : E + pose[t - E];
+          for (let a = 0; a < 3; a++) {
+            const want = py[(v * (E + 36) + col) * 3 + a];
+            err = Math.max(err, Math.abs(L.normalTargets![(v * T + t) * 3 + a] * scale[t] - want));
+            peak = Math.max(peak, Math.abs(want));
+          }
+        }
+      console.log(`${L.name}: ${V} x ${T} normal deltas, max abs error vs read_bundle ${err.toExponential(2)} (largest |delta| ${peak.toFixed(3)})`);
+      expect(peak, L.name).toBeGreaterThan(0.1); // large deltas (the test bundle turns normals a lot)
+      expect(err, L.name).toBeLessThan(1e-6 * peak); // float32 rounding of value x scale
+    });
   });
 });
 
