@@ -424,26 +424,28 @@ def test_radiance_thickness_reads_colour_off_the_hit_along_the_normal(model):
     torch.testing.assert_close(seen[1].reshape(-1, 3)[ev["hit"].reshape(-1)], ev["x_c"].reshape(-1, 3)[ev["hit"].reshape(-1)])
 
 
-def test_shading_normal_grad_scales_only_the_gradient_through_the_normals(model):
-    """Forward values do not depend on train.shading_normal_grad; the manifold's gradient is
-    linear in it (the normal path scaled, the hit-position path untouched)."""
+@pytest.mark.parametrize("option", ["shading_normal_grad", "opaque_depth_grad"])
+def test_gradient_scales_leave_the_forward_values(model, option):
+    """Forward values do not depend on train.shading_normal_grad (the gradient through the shading
+    normals) nor train.opaque_depth_grad (the colour's gradient into the opaque level's depth
+    along the ray); the manifold's gradient is linear in each (that path scaled, the rest untouched)."""
     from train.render.renderer import render_rays
 
     e, p = _frame(model, 4)
     o, d = _head_rays(torch.arange(24, 40, 2), torch.arange(20, 44, 3))
     tc = model.cfg.train
-    keep = tc.shading_normal_grad
+    keep = getattr(tc, option)
     grads, rgbs = {}, {}
     try:
         for k in (0.0, 0.5, 1.0):
-            tc.shading_normal_grad = k
+            setattr(tc, option, k)
             model.zero_grad()
             out = render_rays(model, o, d, e, p, differentiable=True)
             out["rgb"].pow(2).sum().backward()
             grads[k] = torch.cat([q.grad.reshape(-1) for q in model.manifold_field.parameters() if q.grad is not None])
             rgbs[k] = out["rgb"].detach()
     finally:
-        tc.shading_normal_grad = keep
+        setattr(tc, option, keep)
         model.zero_grad()
     torch.testing.assert_close(rgbs[0.0], rgbs[1.0])
     assert (grads[1.0] - grads[0.0]).abs().max() > 1e-4 * grads[1.0].abs().max()
