@@ -382,7 +382,8 @@ class TrainConfig:
     and the shading normals only, and cannot carve view-memorising bumps. `make demo` budget
     (seed 0, 30 test frames): 0 -> 23.45 dB / SSIM 0.874 vs 23.07 / 0.867 (the seed spread
     22.67-23.29), training frames 26.90 vs 27.24 (less fit, better generalisation: test neck
-    18.6 -> 21.6, hair fringe +0.5, skin +0.4). Not yet measured at 512 px."""
+    18.6 -> 21.6, hair fringe +0.5, skin +0.4); with normal blendshapes 23.63 vs 23.34 (seed 0),
+    23.52 vs 22.90 (seed 1). Not yet measured at 512 px (docs/results/cpu_silhouette_2026-12-07.txt)."""
     shading_normal_grad: float = 1.0
     """Scale of the gradient that reaches the manifold (and the warp) through the normals the
     per-pixel shading reads. At 1 the colour loss can tilt the level sets voxel by voxel to fetch
