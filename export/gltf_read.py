@@ -155,21 +155,22 @@ def read_bundle(path: str | os.PathLike) -> Artifact:
         wts = acc(a["WEIGHTS_0"], f"{w}.WEIGHTS_0")
         dense_w = expand_weights(joints, wts, J)
         scale = ns.morph_scale or [1.0] * len(prim["targets"])
-        tg = [acc(t["POSITION"], f"{w}.targets[{k}]") * scale[k] for k, t in enumerate(prim["targets"])]
-        expr = np.stack([tg[e] for e in range(E)], axis=1).astype(np.float32)
-        pose = np.zeros((v.shape[0], 36, 3), np.float32)
-        for k, p in enumerate(ns.pose_targets):
-            pose[:, p] = tg[E + k]
+
+        def bases(attr: str) -> tuple[np.ndarray, np.ndarray]:
+            """The targets' `attr` deltas x scale -> expression (V, E, 3) and pose (V, 36, 3) bases."""
+            tg = [acc(t[attr], f"{w}.targets[{k}].{attr}") * scale[k] for k, t in enumerate(prim["targets"])]
+            pose = np.zeros((v.shape[0], 36, 3), np.float32)
+            for k, p in enumerate(ns.pose_targets):
+                pose[:, p] = tg[E + k]
+            return np.stack(tg[:E], axis=1).astype(np.float32), pose
+
+        expr, pose = bases("POSITION")
         normal_blend = {}
         with_n = ["NORMAL" in t for t in prim["targets"]]
         if any(with_n):
             if not all(with_n):
                 raise ArtifactError(f"{where}: {w}: only some morph targets carry NORMAL deltas")
-            tn = [acc(t["NORMAL"], f"{w}.targets[{k}].NORMAL") * scale[k] for k, t in enumerate(prim["targets"])]
-            normal_blend["normal_expr"] = np.stack([tn[e] for e in range(E)], axis=1).astype(np.float32)
-            normal_blend["normal_pose"] = np.zeros((v.shape[0], 36, 3), np.float32)
-            for k, p in enumerate(ns.pose_targets):
-                normal_blend["normal_pose"][:, p] = tn[E + k]
+            normal_blend["normal_expr"], normal_blend["normal_pose"] = bases("NORMAL")
         pos_tex, rad = textures.atlas_arrays(L.position_features, L.radiance, f"{where}: {w}")
         layers.append(Layer(L.name, L.level, L.opaque, {
             "vertices": v, "faces": faces, "uvs": uv, "normals": n, "expr_basis": expr, "pose_basis": pose,

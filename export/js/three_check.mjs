@@ -49,7 +49,7 @@ window.runCheck = async (opts) => {
   const skinnedNormal = (m, i) => {
     const g = m.geometry, n = new THREE.Vector3().fromBufferAttribute(g.attributes.normal, i), d = new THREE.Vector3();
     (g.morphAttributes.normal || []).forEach((a, t) => { n.addScaledVector(d.fromBufferAttribute(a, i), m.morphTargetInfluences[t]); });
-    const acc = new THREE.Matrix4().set(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), bm = new THREE.Matrix4();
+    const acc = new THREE.Matrix4().multiplyScalar(0), bm = new THREE.Matrix4();
     for (let k = 0; k < 4; k++) {
       const w = g.attributes.skinWeight.getComponent(i, k), j = g.attributes.skinIndex.getComponent(i, k);
       if (!w) continue;

@@ -108,11 +108,10 @@ def _geometry(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jit
             ds_dt = _signed_floor((grad_s * matvec(j_inv, d_l)).sum(-1), 1e-2)
         dt = -(s_val - s_val.detach()) / ds_dt
         kd = model.cfg.train.opaque_depth_grad
-        if kd != 1.0:  # same value; the colour's gradient into the opaque level's depth scaled by kd
-            k_lv = torch.ones(n_lv, device=dt.device, dtype=dt.dtype)
-            k_lv[0] = kd
-            k_lv = k_lv.repeat(r)[None]
-            dt = dt * k_lv + dt.detach() * (1.0 - k_lv)
+        if kd != 1.0:  # same value; the colour's gradient into the opaque level's (level 0) depth scaled by kd
+            dt = dt.reshape(b, r, n_lv)
+            opaque = dt[..., :1]
+            dt = torch.cat([kd * opaque + (1.0 - kd) * opaque.detach(), dt[..., 1:]], -1).reshape(b, r * n_lv)
         x_c = x_p + matvec(j_inv, dt[..., None] * d_l)
     else:
         _, w = model.deform_field.frame_warp(x_c, fs.volumes, fs.detail_volumes)
