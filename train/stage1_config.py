@@ -383,7 +383,9 @@ class TrainConfig:
     (seed 0, 30 test frames): 0 -> 23.45 dB / SSIM 0.874 vs 23.07 / 0.867 (the seed spread
     22.67-23.29), training frames 26.90 vs 27.24 (less fit, better generalisation: test neck
     18.6 -> 21.6, hair fringe +0.5, skin +0.4); with normal blendshapes 23.63 vs 23.34 (seed 0),
-    23.52 vs 22.90 (seed 1). Not yet measured at 512 px (docs/results/cpu_silhouette_2026-12-07.txt)."""
+    23.52 vs 22.90 (seed 1) (docs/results/cpu_silhouette_2026-12-07.txt). H100, 512 px, 2420 steps: first
+    100 test frames 27.91 vs 27.69 dB (better on 79), all 150: 28.48; 0 in configs/synthetic.yaml
+    (docs/results/gpu_stage1_2026-12-07b.txt)."""
     shading_normal_grad: float = 1.0
     """Scale of the gradient that reaches the manifold (and the warp) through the normals the
     per-pixel shading reads. At 1 the colour loss can tilt the level sets voxel by voxel to fetch
