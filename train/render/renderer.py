@@ -22,6 +22,11 @@ def _signed_floor(x: Tensor, floor: float) -> Tensor:
     return torch.where(x < 0, x.clamp(max=-floor), x.clamp(min=floor))
 
 
+def _scaled_grad(x: Tensor, k: float) -> Tensor:
+    """The same value as `x`; the gradient that flows back through it scaled by `k`."""
+    return x * k + x.detach() * (1.0 - k)
+
+
 def render_rays(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jitter: Tensor | None = None,
                 differentiable: bool = False, background: Tensor | None = None,
                 shading_cond: Tensor | None = None, view_noise: Tensor | None = None,
@@ -110,8 +115,7 @@ def _geometry(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jit
         kd = model.cfg.train.opaque_depth_grad
         if kd != 1.0:  # same value; the colour's gradient into the opaque level's (level 0) depth scaled by kd
             dt = dt.reshape(b, r, n_lv)
-            opaque = dt[..., :1]
-            dt = torch.cat([kd * opaque + (1.0 - kd) * opaque.detach(), dt[..., 1:]], -1).reshape(b, r * n_lv)
+            dt = torch.cat([_scaled_grad(dt[..., :1], kd), dt[..., 1:]], -1).reshape(b, r * n_lv)
         x_c = x_p + matvec(j_inv, dt[..., None] * d_l)
     else:
         _, w = model.deform_field.frame_warp(x_c, fs.volumes, fs.detail_volumes)
@@ -119,8 +123,8 @@ def _geometry(model, o: Tensor, d: Tensor, expression: Tensor, pose: Tensor, jit
     with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
         n_c = model.manifold_field.gradient(x_c, mc.fd_eps)
         k = model.cfg.train.shading_normal_grad
-        if differentiable and k != 1.0:  # same value, gradient through the shading normals scaled by k
-            n_c = n_c * k + n_c.detach() * (1.0 - k)
+        if differentiable and k != 1.0:  # gradient through the shading normals scaled by k
+            n_c = _scaled_grad(n_c, k)
     r_c, _ = blend(w, fs.canonical_transforms[None])
     r_d, _ = blend(w, fs.transforms)
     delta = None
