@@ -11,7 +11,7 @@
 # the stage-1 GPU run, or carried: runs/synthetic/train). With HB_TRAIN=1 it makes the synthetic
 # subject and trains stage 1 first when they are missing (that alone may need most of a 10-min
 # call: then run it once with HB_STEPS=train, and again with the default steps).
-# Carry: .whl, and .pml1 .pml2 .pml3 over three calls on a warm machine (made here by scripts/gpu/fetch_wheels.sh;
+# Carry: .whl, and .pml1 ... .pml4 over four calls on a warm machine (made here by scripts/gpu/fetch_wheels.sh;
 # scripts/gpu/setup.sh installs xatlas, PyMCubes, pymeshlab, nvdiffrast there).
 # Usage: bash scripts/gpu/bake.sh            # HB_CONFIG=configs/synthetic.yaml HB_STEPS="parity bake finetune eval"
 #        HB_SET="workdir=runs/s128 bake.mc_resolution=128" bash scripts/gpu/bake.sh   # config overrides

@@ -3,11 +3,12 @@
 # and the export, in the folders scripts/gpu/setup.sh installs from there (all git-ignored):
 #   .whl/        cp312 manylinux wheels: xatlas, PyMCubes, pygltflib (+ dataclasses-json, marshmallow,
 #                Deprecated), meshopt, diffrp-nvdiffrast (JIT-built there), moderngl + glcontext (player bench)
-#   .pml1-3/     pymeshlab's ~107 MB wheel split in 34 MiB parts (each call carries at most 64 MiB), the
-#                last with SHA256 (hash + wheel name); carry one a call, back to back on a warm machine
+#   .pml1-4/     pymeshlab's ~107 MB wheel split in 27 MiB parts (each call carries at most 64 MiB, the
+#                tracked tree included: ~30 MiB now), the last with SHA256 (hash + wheel name); carry one a
+#                call, back to back on a warm machine
 #   .gl/         the EGL/GL/Vulkan loader debs (pymeshlab and the shader bench load libGL/libEGL)
-# Then, on the device: call 1 carry [".whl", ".gl", ".pml1"], call 2 [".pml2"], call 3 [".pml3", ".whl", ".gl"],
-# each command starting with `source scripts/gpu/setup.sh` (docs/results/gpu_pipeline_2026-12-06.txt).
+# Then, on the device: call 1 carry [".whl", ".gl", ".pml1"], calls 2-3 [".pml2"], [".pml3"], call 4 [".pml4",
+# ".whl", ".gl"], each command starting with `source scripts/gpu/setup.sh` (docs/results/gpu_pipeline_2026-12-07.txt).
 #
 #   bash scripts/gpu/fetch_wheels.sh        # idempotent: skips what is already there
 set -euo pipefail
@@ -30,16 +31,16 @@ for w in "${WHEELS[@]}"; do
   if ls .whl/ 2>/dev/null | grep -qi "^$(echo "$name" | tr '-' '_')-"; then continue; fi
   fetch .whl "$w" || { echo "fetch_wheels: no cp312 manylinux wheel for $w" >&2; exit 1; }
 done
-if [ ! -f .pml3/SHA256 ]; then
+if [ ! -f .pml4/SHA256 ]; then
   tmp=$(mktemp -d)
   fetch "$tmp" "$PYMESHLAB"
   whl=$(cd "$tmp" && ls pymeshlab-*.whl)
-  (cd "$tmp" && split -b 34M "$whl" part_ && sha256sum "$whl" > SHA256)
+  (cd "$tmp" && split -b 27M "$whl" part_ && sha256sum "$whl" > SHA256)
   parts=("$tmp"/part_*)
-  if [ "${#parts[@]}" -gt 3 ]; then echo "fetch_wheels: $whl needs ${#parts[@]} parts; setup.sh reads .pml1-3" >&2; exit 1; fi
-  rm -rf .pml1 .pml2 .pml3
+  if [ "${#parts[@]}" -gt 4 ]; then echo "fetch_wheels: $whl needs ${#parts[@]} parts; the last must be .pml4" >&2; exit 1; fi
+  rm -rf .pml1 .pml2 .pml3 .pml4
   i=1; for p in "${parts[@]}"; do mkdir -p ".pml$i"; mv "$p" ".pml$i/"; i=$((i + 1)); done
-  mkdir -p .pml3; mv "$tmp/SHA256" .pml3/
+  mkdir -p .pml4; mv "$tmp/SHA256" .pml4/
   rm -rf "$tmp"
 fi
 if ! ls .gl/*.deb >/dev/null 2>&1; then
@@ -48,4 +49,4 @@ if ! ls .gl/*.deb >/dev/null 2>&1; then
   apt-get "${o[@]}" update >/dev/null
   (cd .gl && apt-get "${o[@]}" download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
 fi
-du -sh .whl .pml1 .pml2 .pml3 .gl
+du -sh .whl .pml1 .pml2 .pml3 .pml4 .gl

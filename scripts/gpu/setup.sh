@@ -2,7 +2,7 @@
 # Source this on the lent GPU machine (python 3.12, torch+CUDA, no PyPI access; the folders come from
 # scripts/gpu/fetch_wheels.sh run on the dev machine):
 # installs carried wheels (.whl/), the GL loader debs (.gl/) and, once all parts have
-# arrived on a warm machine (.pml1/ .pml2/ .pml3/, one a call), pymeshlab. Idempotent.
+# arrived on a warm machine (.pml1/ ... .pml4/, one a call), pymeshlab. Idempotent.
 case $- in *e*) _hb_errexit=1 ;; *) _hb_errexit=0 ;; esac  # restored at the end: sourcing must not leave -e on
 set -e
 export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
@@ -12,7 +12,7 @@ if [ -d .whl ] && [ ! -f /tmp/site/.done ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
   touch /tmp/site/.done
 fi
-# pymeshlab's wheel (~107 MB) travels split (`split -b 34M`) in .pml1/ .pml2/ .pml3/ (one folder a
+# pymeshlab's wheel (~107 MB) travels split (`split -b 27M`) in .pml1/ ... .pml4/ (one folder a
 # call, each under the 64 MiB carry limit); the last one also holds SHA256 (hash + wheel name).
 mkdir -p /tmp/pml
 for d in .pml*/; do [ -d "$d" ] && cp "$d"* /tmp/pml/ 2>/dev/null || true; done
