@@ -11,8 +11,10 @@ lattice (over x_t), and the report is, per region and split, each scored pixel's
 voxel's training mean (in pixels: canonical units times the focal length over the pixel's depth),
 on `--frames` training frames between the reference frames and `--frames` test frames. A test
 residual well above the training one is texture read from the wrong place (geometry or warp) on
-new motion, not shading. Also the raw offset |x_c - x_t| and the share of pixels without an
-opaque hit.
+new motion, not shading. Also the raw offset |x_c - x_t|, its component along the model's canonical
+normal at x_t (p10 / median / p90 in pixels: negative = the hit lies behind the true surface, e.g.
+a ray that passes through the teeth to the mouth interior; positive = in front of it, e.g. a sheet
+across the mouth) and the share of pixels without an opaque hit.
 
 A second table per split: the share of the scored frames' squared error on pixels the model covers
 where the ground truth has nothing (alpha > 0.5, mask < 0.01: `spurious`) and the reverse
@@ -39,19 +41,20 @@ from train.region_error import class_map
 from train.render.frames import load_frames
 from train.synth.render import layer_fragments
 
-REGIONS = ("skin", "nose", "neck", "lips", "scalp", "eyes", "brows")
+REGIONS = ("skin", "nose", "neck", "lips", "scalp", "eyes", "brows", "teeth", "mouth_interior")
 
 
-def true_canonical(flame, canonical_vertices: torch.Tensor, frames, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Frame i -> flat pixel ids (P,), the true canonical point (P, 3) and camera distance (P,) of the
-    morphable model's visible surface."""
+def true_canonical(flame, canonical_vertices: torch.Tensor, frames, i: int) -> tuple[torch.Tensor, ...]:
+    """Frame i -> flat pixel ids (P,), the true canonical point (P, 3), camera distance (P,) and
+    canonical unit normal (P, 3) of the morphable model's visible surface."""
     verts = flame(frames.expression[i : i + 1].cpu().float(), frames.pose[i : i + 1].cpu().float()).vertices.float()
     w2c = torch.linalg.inv(frames.c2w[i].cpu().float())
-    attr = torch.cat([canonical_vertices.cpu()[None].float(), verts], -1)
+    vc = canonical_vertices.cpu().float()
+    attr = torch.cat([vc[None], verts, vertex_normals(vc, flame.faces.long().cpu())[None]], -1)
     pix, _, ip = layer_fragments(verts, flame.faces.to(torch.int32).cpu(), attr, frames.K[i].cpu().numpy(), w2c,
                                  (frames.height, frames.width))
     z = -(ip[:, 3:6] @ w2c[2, :3] + w2c[2, 3])
-    return pix, ip[:, :3], z
+    return pix, ip[:, :3], z, torch.nn.functional.normalize(ip[:, 6:9], dim=-1)
 
 
 def outer_shell(verts: torch.Tensor, faces: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,12 +76,13 @@ def outer_shell(verts: torch.Tensor, faces: torch.Tensor) -> tuple[torch.Tensor,
 
 def offsets(model, flame, frames, i: int):
     """Frame i's visible model pixels: flat ids (P,), x_t (P, 3), offset x_c - x_t (P, 3), pixels per
-    canonical unit (P,), opaque hit (P,); and the whole render (`render_frames` with opaque hits)."""
-    pix, xt, z = true_canonical(flame, model.canonical_vertices, frames, i)
+    canonical unit (P,), opaque hit (P,), the canonical normal at x_t (P, 3); and the whole render
+    (`render_frames` with opaque hits)."""
+    pix, xt, z, nt = true_canonical(flame, model.canonical_vertices, frames, i)
     r = render_frames(model, frames.K[i : i + 1], frames.c2w[i : i + 1], frames.expression[i : i + 1],
                       frames.pose[i : i + 1], frames.width, frames.height, opaque_hits=True)
     xc, hit = r["x_c0"].reshape(-1, 3).cpu()[pix], r["hit0"].reshape(-1).cpu()[pix]
-    return pix, xt, xc - xt, float(frames.K[i][0, 0].abs()) / z, hit, r
+    return pix, xt, xc - xt, float(frames.K[i][0, 0].abs()) / z, hit, nt, r
 
 
 def main() -> None:
@@ -109,14 +113,15 @@ def main() -> None:
     total = torch.zeros(args.res ** 3, 3)
     count = torch.zeros(args.res ** 3)
     for i in tqdm(ref, desc="reference offsets", leave=False):
-        _, xt, off, _, hit, _ = offsets(model, flame, train, i)
+        _, xt, off, _, hit, _, _ = offsets(model, flame, train, i)
         v = voxel(xt[hit])
         total.index_add_(0, v, off[hit])
         count.index_add_(0, v, torch.ones(v.shape[0]))
     mean = total / count.clamp_min(1)[:, None]
     print(f"{args.workdir}: the opaque hit's canonical offset from the model's own surface; reference: "
           f"{len(ref)} training frames on a {args.res}^3 lattice; scored: {args.frames} frames a split")
-    print("split  region     pixels   no-hit  no-ref   |offset| px mean   residual px mean  median   p90")
+    print("split  region     pixels   no-hit  no-ref   |offset| px mean   residual px mean  median   p90"
+          "   along normal px p10 / p50 / p90")
     shell_v, shell_f = outer_shell(model.canonical_vertices, model.flame.faces)
     shell_n = vertex_normals(shell_v, shell_f)
     cover_rows = []
@@ -125,7 +130,7 @@ def main() -> None:
         cover = {"err": 0.0, "spurious": 0.0, "missing": 0.0, "n": 0, "n_spurious": 0}
         deep: dict[str, list[int]] = {}
         for i in tqdm(idx, desc=f"scoring {split}", leave=False):
-            pix, xt, off, px, hit, r = offsets(model, flame, frames, i)
+            pix, xt, off, px, hit, nt, r = offsets(model, flame, frames, i)
             cls, names = class_map(flame, frames.K[i].cpu(), frames.c2w[i].cpu(), frames.expression[i].cpu(),
                                    frames.pose[i].cpu(), frames.height, frames.width, 2)
             gt, mask = frames.target(i)
@@ -155,18 +160,20 @@ def main() -> None:
                 if name not in names:
                     continue
                 sel = c == names.index(name)
-                row = acc.setdefault(name, [0, 0, 0, [], []])
+                row = acc.setdefault(name, [0, 0, 0, [], [], []])
                 row[0] += int(sel.sum())
                 row[1] += int((sel & ~hit).sum())
                 row[2] += int((sel & hit & ~seen).sum())
                 row[3].append(off[sel & hit].norm(dim=-1) * px[sel & hit])
                 row[4].append(res[sel & hit & seen])
-        for name, (n, nh, ns, raw, resid) in acc.items():
-            raw, resid = torch.cat(raw).double(), torch.cat(resid).double()
+                row[5].append((off[sel & hit] * nt[sel & hit]).sum(-1) * px[sel & hit])
+        for name, (n, nh, ns, raw, resid, normal) in acc.items():
+            raw, resid, normal = torch.cat(raw).double(), torch.cat(resid).double(), torch.cat(normal).double()
             if resid.numel() == 0:
                 continue
             print(f"{split:6s} {name:9s} {n:7d}   {nh / max(n, 1):.3f}   {ns / max(n, 1):.3f}        {float(raw.mean()):7.3f}"
-                  f"            {float(resid.mean()):7.3f}  {float(resid.median()):7.3f}  {float(torch.quantile(resid, 0.9)):7.3f}")
+                  f"            {float(resid.mean()):7.3f}  {float(resid.median()):7.3f}  {float(torch.quantile(resid, 0.9)):7.3f}"
+                  "   " + " / ".join(f"{float(q):6.2f}" for q in torch.quantile(normal, normal.new_tensor([0.1, 0.5, 0.9]))))
         cover_rows.append((split, cover, deep))
     print(f"coverage: share of the error on spurious (model alpha > 0.5, GT mask < 0.01) / missing (the reverse) pixels; "
           f"opaque hits deeper than {args.deep} inside the canonical outer shell, per region")

@@ -184,16 +184,19 @@ def test_correspondence_check_reports_the_canonical_offsets_per_region(tmp_path)
     r = _run(["scripts/correspondence_check.py", "--workdir", str(tmp_path), "--frames", "2", "--ref-frames", "3",
               "--res", "16"])
     assert r.returncode == 0, r.stderr[-2000:]
-    rows = re.findall(r"^(train|test)\s+(\w+)\s+(\d+)\s+(\d\.\d{3})\s+(\d\.\d{3})\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$",
-                      r.stdout, re.M)
+    num = r"(-?[\d.]+)"
+    rows = re.findall(r"^(train|test)\s+(\w+)\s+(\d+)\s+(\d\.\d{3})\s+(\d\.\d{3})\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)"
+                      rf"\s+{num} /\s+{num} /\s+{num}$", r.stdout, re.M)
     assert {("train", "scalp"), ("test", "scalp")} <= {(m[0], m[1]) for m in rows}, r.stdout
     for m in rows:
         assert int(m[2]) > 0 and 0.0 <= float(m[3]) <= 1.0 and 0.0 <= float(m[4]) <= 1.0
         assert float(m[7]) <= float(m[8]) + 1e-6  # median <= p90
+        assert float(m[9]) <= float(m[10]) + 1e-6 <= float(m[11]) + 2e-6  # along the normal: p10 <= p50 <= p90
     # the opaque level starts on the model's surface (sdf init): over the scalp, which moves rigidly, the hit
     # lands on the true canonical point within a pixel
     scalp = [m for m in rows if m[1] == "scalp"]
     assert all(float(m[5]) < 1.0 for m in scalp), r.stdout
+    assert all(abs(float(m[10])) < 1.0 for m in scalp), r.stdout  # ... on the surface, not in front of or behind it
     cover = re.findall(r"^(train|test)\s+PSNR\s+([\d.]+)\s+spurious ([\d.]+)% px, ([\d.]+)% of the error; missing ([\d.]+)%$",
                        r.stdout, re.M)
     assert [c[0] for c in cover] == ["train", "test"], r.stdout
