@@ -44,13 +44,14 @@ from train.synth.render import layer_fragments
 REGIONS = ("skin", "nose", "neck", "lips", "scalp", "eyes", "brows", "teeth", "mouth_interior")
 
 
-def true_canonical(flame, canonical_vertices: torch.Tensor, frames, i: int) -> tuple[torch.Tensor, ...]:
+def true_canonical(flame, canonical_vertices: torch.Tensor, canonical_normals: torch.Tensor, frames,
+                   i: int) -> tuple[torch.Tensor, ...]:
     """Frame i -> flat pixel ids (P,), the true canonical point (P, 3), camera distance (P,) and
-    canonical unit normal (P, 3) of the morphable model's visible surface."""
+    canonical unit normal (P, 3, from the vertices' `canonical_normals`) of the morphable model's
+    visible surface."""
     verts = flame(frames.expression[i : i + 1].cpu().float(), frames.pose[i : i + 1].cpu().float()).vertices.float()
     w2c = torch.linalg.inv(frames.c2w[i].cpu().float())
-    vc = canonical_vertices.cpu().float()
-    attr = torch.cat([vc[None], verts, vertex_normals(vc, flame.faces.long().cpu())[None]], -1)
+    attr = torch.cat([canonical_vertices.cpu()[None].float(), verts, canonical_normals.cpu()[None].float()], -1)
     pix, _, ip = layer_fragments(verts, flame.faces.to(torch.int32).cpu(), attr, frames.K[i].cpu().numpy(), w2c,
                                  (frames.height, frames.width))
     z = -(ip[:, 3:6] @ w2c[2, :3] + w2c[2, 3])
@@ -74,11 +75,11 @@ def outer_shell(verts: torch.Tensor, faces: torch.Tensor) -> tuple[torch.Tensor,
     return verts[torch.as_tensor(used, device=verts.device)], torch.as_tensor(remap[keep], device=verts.device)
 
 
-def offsets(model, flame, frames, i: int):
+def offsets(model, flame, frames, i: int, canonical_normals: torch.Tensor):
     """Frame i's visible model pixels: flat ids (P,), x_t (P, 3), offset x_c - x_t (P, 3), pixels per
     canonical unit (P,), opaque hit (P,), the canonical normal at x_t (P, 3); and the whole render
     (`render_frames` with opaque hits)."""
-    pix, xt, z, nt = true_canonical(flame, model.canonical_vertices, frames, i)
+    pix, xt, z, nt = true_canonical(flame, model.canonical_vertices, canonical_normals, frames, i)
     r = render_frames(model, frames.K[i : i + 1], frames.c2w[i : i + 1], frames.expression[i : i + 1],
                       frames.pose[i : i + 1], frames.width, frames.height, opaque_hits=True)
     xc, hit = r["x_c0"].reshape(-1, 3).cpu()[pix], r["hit0"].reshape(-1).cpu()[pix]
@@ -110,10 +111,11 @@ def main() -> None:
     ref = [int(step * k) for k in range(args.ref_frames)]
     scored_train = [int(step * (k + 0.5)) for k in torch.linspace(0, args.ref_frames - 1, args.frames).round().long().tolist()]
     scored_test = torch.linspace(0, test.n - 1, args.frames).round().long().unique().tolist()
+    normals = vertex_normals(model.canonical_vertices.float(), model.flame.faces.long())
     total = torch.zeros(args.res ** 3, 3)
     count = torch.zeros(args.res ** 3)
     for i in tqdm(ref, desc="reference offsets", leave=False):
-        _, xt, off, _, hit, _, _ = offsets(model, flame, train, i)
+        _, xt, off, _, hit, _, _ = offsets(model, flame, train, i, normals)
         v = voxel(xt[hit])
         total.index_add_(0, v, off[hit])
         count.index_add_(0, v, torch.ones(v.shape[0]))
@@ -130,7 +132,7 @@ def main() -> None:
         cover = {"err": 0.0, "spurious": 0.0, "missing": 0.0, "n": 0, "n_spurious": 0}
         deep: dict[str, list[int]] = {}
         for i in tqdm(idx, desc=f"scoring {split}", leave=False):
-            pix, xt, off, px, hit, nt, r = offsets(model, flame, frames, i)
+            pix, xt, off, px, hit, nt, r = offsets(model, flame, frames, i, normals)
             cls, names = class_map(flame, frames.K[i].cpu(), frames.c2w[i].cpu(), frames.expression[i].cpu(),
                                    frames.pose[i].cpu(), frames.height, frames.width, 2)
             gt, mask = frames.target(i)
