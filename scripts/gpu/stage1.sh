@@ -16,7 +16,9 @@
 # variants, e.g. REGIONS=full,mean-bases; tables to $OUT/regions.txt, JSON and heat maps beside),
 # RESUME=1 (the train phase continues <WORKDIR>/train/checkpoint.pt, e.g. a run the MAX_MIN guard
 # stopped in an earlier call on the same warm machine), CORR=1 (eval also runs scripts/correspondence_check.py: texture registration, spurious / missing
-# cover and deep opaque hits per region, 4 frames a split, 12 reference frames; to $OUT/corr.txt).
+# cover and deep opaque hits per region, 4 frames a split, 12 reference frames; to $OUT/corr.txt), WARP=1 (eval also
+# runs `train.warp_error --inverse` on every 30th frame of both splits with the trained field: per region, how far it
+# poses the model's own vertices and how many visible pixels invert to a wrong root; to $OUT/warp.txt).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CONFIG=${1:-configs/synthetic.yaml}
@@ -76,6 +78,11 @@ for phase in $PHASES; do
       fi
       if [ "${CORR:-0}" = 1 ]; then
         $PY scripts/correspondence_check.py --workdir "$WORKDIR" --frames 4 --ref-frames 12 2>/dev/null | tee "$OUT/corr.txt"
+      fi
+      if [ "${WARP:-0}" = 1 ]; then
+        for sp in train test; do
+          $PY -m train.warp_error -c "$CONFIG" --set "workdir=$WORKDIR" "${USER_SETS[@]}" --split $sp --every 30 --inverse --quiet 2>&1 | tee -a "$OUT/warp.txt"
+        done
       fi
       cp "$WORKDIR/eval/stage1_test/metrics.json" "$OUT/eval_metrics.json"
       mkdir -p "$OUT/side_by_side"
