@@ -162,13 +162,14 @@ def main() -> None:
                 if name not in names:
                     continue
                 sel = c == names.index(name)
+                sh = sel & hit
                 row = acc.setdefault(name, [0, 0, 0, [], [], []])
                 row[0] += int(sel.sum())
                 row[1] += int((sel & ~hit).sum())
-                row[2] += int((sel & hit & ~seen).sum())
-                row[3].append(off[sel & hit].norm(dim=-1) * px[sel & hit])
-                row[4].append(res[sel & hit & seen])
-                row[5].append((off[sel & hit] * nt[sel & hit]).sum(-1) * px[sel & hit])
+                row[2] += int((sh & ~seen).sum())
+                row[3].append(off[sh].norm(dim=-1) * px[sh])
+                row[4].append(res[sh & seen])
+                row[5].append((off[sh] * nt[sh]).sum(-1) * px[sh])
         for name, (n, nh, ns, raw, resid, normal) in acc.items():
             raw, resid, normal = torch.cat(raw).double(), torch.cat(resid).double(), torch.cat(normal).double()
             if resid.numel() == 0:
